@@ -1,0 +1,47 @@
+# nnfun: `make train` trains the seed recipe, `make test` runs every check.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: train test check lint typecheck bench format clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.runtime
+
+## train: create .venv, install nnfun, train the seed recipe (extra flags: make train ARGS="--epochs 5")
+train: $(VENV)/.runtime
+	$(BIN)/nnfun train $(ARGS)
+
+## test: create .venv with the dev tools, then lint, type-check and run the test suite
+test: $(VENV)/.dev check
+	$(BIN)/python -m pytest
+
+check: lint typecheck
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check nnfun cli tests bench
+	$(BIN)/ruff format --check nnfun cli tests bench
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy nnfun cli
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format nnfun cli tests bench
+	$(BIN)/ruff check --fix nnfun cli tests bench
+
+## bench: training speed against the matmul floor (and PyTorch, if importable)
+bench: $(VENV)/.runtime
+	$(BIN)/python bench/train_speed.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

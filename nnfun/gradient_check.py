@@ -1,0 +1,70 @@
+"""Numerical gradient check: compare backprop with central differences, element by element."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import cross_entropy
+from .network import Masks, forward, grads
+from .params import Params, cast
+
+TINY = 1e-12
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray, tiny: float = TINY) -> np.ndarray:
+    """`|a - n| / max(|a| + |n|, tiny)`: 0 when they agree, 1 when one is zero and the other not."""
+    return np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), tiny)
+
+
+def numerical_grads(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    eps: float = 1e-6,
+    masks: Masks | None = None,
+    label_smoothing: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """Central differences `dL/dw ~ (L(w + eps) - L(w - eps)) / (2 eps)` for every parameter element."""
+
+    def loss(p: Params) -> np.floating:
+        return cross_entropy(forward(p, x, masks), y, label_smoothing)
+
+    work = {k: np.array(v) for k, v in params.items()}  # a private, writable copy
+    numeric: dict[str, np.ndarray] = {}
+    for k, w in work.items():
+        g = np.empty_like(w)
+        for i in np.ndindex(w.shape):
+            saved = w[i]
+            w[i] = saved + eps
+            up = loss(work)
+            w[i] = saved - eps
+            down = loss(work)
+            w[i] = saved
+            g[i] = (up - down) / (2 * eps)
+        numeric[k] = g
+    return numeric
+
+
+def gradcheck(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    eps: float = 1e-6,
+    masks: Masks | None = None,
+    label_smoothing: float = 0.0,
+) -> dict[str, float]:
+    """Max relative error between backprop and central differences, per parameter array.
+
+    Use float64 parameters: backprop runs in their precision, while the differences are taken in
+    extended precision (`np.longdouble`, 80-bit on x86) so that rounding in `L(w +- eps)`, about
+    1e-16 * L / eps in float64, cannot hide a wrong gradient behind a 1e-7 tolerance.
+    """
+    analytic = grads(params, x, y, masks, label_smoothing)[1]
+    wide = cast(params, np.longdouble)
+    wide_masks = (
+        None if masks is None else [m if m is None else m.astype(np.longdouble) for m in masks]
+    )
+    numeric = numerical_grads(
+        wide, np.asarray(x, dtype=np.longdouble), y, eps, wide_masks, label_smoothing
+    )
+    return {k: float(relative_error(analytic[k], numeric[k]).max()) for k in params}

@@ -1,0 +1,50 @@
+"""Accuracy, the confusion matrix, and evaluation of a whole dataset in large batches."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import log_softmax
+from .network import forward
+from .params import Params, layer_sizes
+
+
+def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of predictions equal to the labels, in [0, 1]. Takes labels or logits `(n, k)`."""
+    if predicted.ndim == 2:
+        predicted = predicted.argmax(axis=1)
+    return float(np.mean(predicted == labels)) if len(labels) else 0.0
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = 10) -> np.ndarray:
+    """`C[i, j]` = how many images of class `i` were predicted as class `j` (rows: truth)."""
+    flat = np.asarray(labels, dtype=np.int64) * classes + np.asarray(predicted, dtype=np.int64)
+    return np.bincount(flat, minlength=classes * classes).reshape(classes, classes)
+
+
+def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
+    """Recall of each class: the diagonal of the confusion matrix over its row sums."""
+    totals = matrix.sum(axis=1)
+    return np.divide(np.diag(matrix), totals, out=np.zeros(len(matrix)), where=totals > 0)
+
+
+def predict_proba(params: Params, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
+    """Softmax probabilities `(n, classes)` for many inputs, `batch_size` rows at a time."""
+    classes = layer_sizes(params)[-1]
+    chunks = [np.zeros((0, classes), dtype=params["W1"].dtype)]
+    for i in range(0, len(x), batch_size):
+        chunks.append(np.exp(log_softmax(forward(params, x[i : i + batch_size]))))
+    return np.concatenate(chunks)
+
+
+def evaluate(
+    params: Params, x: np.ndarray, y: np.ndarray, batch_size: int = 10_000
+) -> tuple[float, float, np.ndarray]:
+    """Mean cross-entropy, accuracy and predicted labels over a whole dataset."""
+    total, predicted = 0.0, np.empty(len(x), dtype=np.int64)
+    for i in range(0, len(x), batch_size):
+        logits = forward(params, x[i : i + batch_size])
+        rows = np.arange(len(logits))
+        total += float(-log_softmax(logits)[rows, y[i : i + batch_size]].sum(dtype=np.float64))
+        predicted[i : i + len(logits)] = logits.argmax(axis=1)
+    return total / max(len(x), 1), accuracy(predicted, y), predicted

@@ -1,0 +1,106 @@
+"""The multilayer perceptron: `forward` and hand-written backprop in `grads`.
+
+Layer i computes `a_i = relu(a_{i-1} W_i + b_i)` (optionally times a dropout mask), the last layer
+gives the logits `z = a_{L-1} W_L + b_L` without an activation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .losses import softmax_cross_entropy
+from .params import Params, freeze, num_layers
+
+# One mask per layer input: masks[0] multiplies the pixels, masks[i] the output of hidden layer i.
+# None means "no dropout there". See `dropout_masks`.
+Masks = Sequence[np.ndarray | None]
+
+
+def dropout_masks(
+    sizes: Sequence[int],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    rate: float = 0.0,
+    input_rate: float = 0.0,
+    dtype: type[np.floating] = np.float32,
+) -> list[np.ndarray | None]:
+    """Inverted dropout: keep each unit with probability `1 - p` and scale it by `1 / (1 - p)`.
+
+    Scaling at training time keeps the expected activation unchanged, so evaluation uses the plain
+    network. Returns one mask per layer input, `None` where the rate is zero.
+    """
+    rates = [input_rate] + [rate] * (len(sizes) - 2)
+    masks: list[np.ndarray | None] = []
+    for width, p in zip(sizes[:-1], rates, strict=True):
+        if p <= 0:
+            masks.append(None)
+            continue
+        keep = rng.random((n, width), dtype=np.float32) >= p
+        masks.append(keep.astype(dtype) * dtype(1.0 / (1.0 - p)))
+    return masks
+
+
+def _activations(
+    params: Params, x: np.ndarray, masks: Masks | None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Run the network forward, keeping each layer's input `a_{i-1}` for backprop."""
+    layers = num_layers(params)
+    masks = masks or [None] * layers
+    a = np.asarray(x, dtype=params["W1"].dtype)
+    if masks[0] is not None:
+        a = a * masks[0]
+    inputs = [a]
+    for i in range(1, layers):
+        a = a @ params[f"W{i}"]
+        a += params[f"b{i}"]
+        np.maximum(a, 0, out=a)
+        if masks[i] is not None:
+            a *= masks[i]
+        inputs.append(a)
+    logits = a @ params[f"W{layers}"]
+    logits += params[f"b{layers}"]
+    return inputs, logits
+
+
+def forward(params: Params, x: np.ndarray, masks: Masks | None = None) -> np.ndarray:
+    """Logits `z` of shape `(n, classes)` for inputs `x` of shape `(n, features)`."""
+    return _activations(params, x, masks)[1]
+
+
+def forward_backward(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    masks: Masks | None = None,
+    label_smoothing: float = 0.0,
+) -> tuple[float, Params, np.ndarray]:
+    """Loss, gradients and logits in one pass (the training loop wants all three)."""
+    inputs, logits = _activations(params, x, masks)
+    loss, delta = softmax_cross_entropy(logits, y, label_smoothing)
+    g: dict[str, np.ndarray] = {}
+    for i in range(len(inputs), 0, -1):
+        a = inputs[i - 1]
+        g[f"W{i}"] = a.T @ delta  # dL/dW_i = a_{i-1}^T dL/dz_i
+        g[f"b{i}"] = delta.sum(axis=0)  # dL/db_i = sum over the batch of dL/dz_i
+        if i > 1:
+            delta = delta @ params[f"W{i}"].T  # dL/da_{i-1} = dL/dz_i W_i^T
+            mask = masks[i - 1] if masks else None
+            if mask is not None:
+                delta *= mask  # a dropped unit passes no gradient back
+            delta *= a > 0  # relu'(z) = 1 where the unit was active, else 0
+    return loss, freeze({k: g[k] for k in params}), logits
+
+
+def grads(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    masks: Masks | None = None,
+    label_smoothing: float = 0.0,
+) -> tuple[float, Params]:
+    """Mean softmax cross-entropy over the batch and its gradient for every parameter (backprop)."""
+    loss, g, _ = forward_backward(params, x, y, masks, label_smoothing)
+    return loss, g

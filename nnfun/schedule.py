@@ -1,0 +1,56 @@
+"""Learning-rate schedules: plain functions `t -> lr` of the (fractional) epoch `t`, starting at 0.
+
+The training loop asks for `schedule(epoch + batch / batches)`, so step-wise schedules change at
+epoch boundaries and smooth ones change every batch. Anyone can write their own in one line:
+`lambda t: 0.1 / (1 + t)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+Schedule = Callable[[float], float]
+
+
+def constant(lr: float) -> Schedule:
+    """`lr(t) = lr`."""
+    return lambda t: lr
+
+
+def step_decay(lr: float, milestones: Sequence[int] = (30, 50, 65), gamma: float = 0.1) -> Schedule:
+    """`lr(t) = lr * gamma^(number of milestones <= t)`: epochs 0-29 at lr, 30-49 at lr/10, ..."""
+    points = tuple(sorted(milestones))
+    return lambda t: lr * gamma ** sum(t >= m for m in points)
+
+
+def cosine(lr: float, epochs: float, final_lr: float = 0.0) -> Schedule:
+    """`lr(t) = final + (lr - final) (1 + cos(pi t / epochs)) / 2`: a half cosine from lr down to final."""
+    return lambda t: (
+        final_lr + (lr - final_lr) * (1 + math.cos(math.pi * min(t, epochs) / epochs)) / 2
+    )
+
+
+def warmup(schedule: Schedule, epochs: float) -> Schedule:
+    """Linear warm-up: `lr(t) = schedule(t) * min(1, t / epochs)`, then the schedule as it was.
+
+    Starting small lets momentum and Adam's statistics settle before the full step size.
+    """
+    if epochs <= 0:
+        return schedule
+    return lambda t: schedule(t) * min(1.0, max(t, 0.0) / epochs)
+
+
+def one_cycle(
+    max_lr: float, epochs: float, peak: float = 0.3, div: float = 25.0, final_div: float = 1e4
+) -> Schedule:
+    """One-cycle (Smith, 2018): cosine up from `max_lr/div` to `max_lr` by `peak * epochs`, then down to `max_lr/final_div`."""
+    start, end, top = max_lr / div, max_lr / final_div, peak * epochs
+
+    def lr(t: float) -> float:
+        if t < top:
+            return start + (max_lr - start) * (1 - math.cos(math.pi * t / top)) / 2
+        frac = min((t - top) / (epochs - top), 1.0)
+        return end + (max_lr - end) * (1 + math.cos(math.pi * frac)) / 2
+
+    return lr

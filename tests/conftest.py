@@ -1,0 +1,71 @@
+"""Shared fixtures: the real MNIST files (when present) and small IDX datasets cut from them."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnfun.idx import encode_idx, parse_idx
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def _mnist_dir() -> Path | None:
+    for base in (os.environ.get("NNFUN_DATA"), ROOT.parent / "shared" / "data", ROOT / "data"):
+        if base and all((Path(base) / "mnist" / f"{f}.gz").is_file() for f in FILES):
+            return Path(base) / "mnist"
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist() -> dict[str, np.ndarray]:
+    """The real MNIST arrays, uint8; the test is skipped where the files are not available."""
+    folder = _mnist_dir()
+    if folder is None:
+        pytest.skip("real MNIST not found (set NNFUN_DATA)")
+    return {f: parse_idx((folder / f"{f}.gz").read_bytes()) for f in FILES}
+
+
+def write_dataset(
+    folder: Path, train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray
+) -> Path:
+    """Write four gzipped IDX files into `folder/mnist/`; returns `folder` (the data dir)."""
+    target = folder / "mnist"
+    target.mkdir(parents=True, exist_ok=True)
+    for name, array in zip(FILES, (train_x, train_y, test_x, test_y), strict=True):
+        (target / f"{name}.gz").write_bytes(gzip.compress(encode_idx(array), mtime=0))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with the first 8,000 training and 1,000 test images of the real MNIST."""
+    train_x, train_y, test_x, test_y = (mnist[f] for f in FILES)
+    return write_dataset(
+        tmp_path_factory.mktemp("data"),
+        train_x[:8000],
+        train_y[:8000],
+        test_x[:1000],
+        test_y[:1000],
+    )
+
+
+@pytest.fixture(scope="session")
+def random_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with 600 random 28x28 'images' and labels: no real MNIST needed."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (700, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, 700).astype(np.uint8)
+    return write_dataset(
+        tmp_path_factory.mktemp("random"), images[:600], labels[:600], images[600:], labels[600:]
+    )

@@ -1,0 +1,114 @@
+"""The training loop: it learns, it is deterministic, and a resumed run equals one left alone."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import nnfun as nf
+from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz
+
+
+def fake_clock():  # type: ignore[no-untyped-def]
+    ticks = itertools.count()
+    return lambda: float(next(ticks))
+
+
+@pytest.fixture(scope="module")
+def toy() -> tuple[np.ndarray, ...]:
+    """A Gaussian blob per class in 36 dimensions (6x6 images), as uint8 'pixels'."""
+    rng = np.random.default_rng(0)
+    centres = rng.integers(40, 216, (10, 36))
+    y = rng.integers(0, 10, 900)
+    x = np.clip(centres[y] + rng.normal(0, 25, (900, 36)), 0, 255).astype(np.uint8)
+    return x[:700], y[:700], x[700:], y[700:]
+
+
+CONFIG = nf.Config(hidden=(32, 16), epochs=4, batch_size=32, lr=0.05, milestones=(3,), val_size=0)
+
+
+def run(config: nf.Config, data, state=None) -> nf.TrainState:  # type: ignore[no-untyped-def]
+    *_, last = nf.fit(config, *data, state, clock=fake_clock())
+    return last
+
+
+def test_fit_learns(toy) -> None:  # type: ignore[no-untyped-def]
+    state = run(CONFIG, toy)
+    assert state.epoch == 4 and len(state.history) == 4
+    assert state.history[-1].val_accuracy > 0.9
+    assert state.history[-1].train_loss < state.history[0].train_loss
+
+
+def test_same_seed_same_weights_and_history(toy) -> None:  # type: ignore[no-untyped-def]
+    a, b = run(CONFIG, toy), run(CONFIG, toy)
+    for k in a.params:
+        assert np.array_equal(a.params[k], b.params[k])
+    assert a.history == b.history
+    c = run(replace(CONFIG, seed=1), toy)
+    assert not np.array_equal(a.params["W1"], c.params["W1"])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_resumed_run_is_bit_identical(toy, optimizer) -> None:  # type: ignore[no-untyped-def]
+    config = replace(
+        CONFIG,
+        optimizer=optimizer,
+        lr=0.05 if optimizer == "sgd" else 0.003,
+        dropout=0.2,
+        shift=1.0,
+        keep_best=True,
+    )
+    alone = run(config, toy)
+    first_two = run(replace(config, epochs=2), toy)
+    state, saved = checkpoint_from_npz(
+        checkpoint_to_npz(first_two, config.to_dict())
+    )  # through bytes
+    resumed = run(nf.Config.from_dict(saved), toy, state)
+    for k in alone.params:
+        assert np.array_equal(alone.params[k], resumed.params[k])
+        assert np.array_equal(alone.best_params[k], resumed.best_params[k])
+    for k in alone.opt_state:
+        assert np.array_equal(alone.opt_state[k], resumed.opt_state[k])
+    assert alone.history == resumed.history
+
+
+def test_divergence_raises_a_clear_error(toy) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(nf.DivergedError, match="learning rate"):
+        run(replace(CONFIG, lr=1e8, clip=None), toy)
+
+
+def test_short_training_on_real_mnist_clearly_beats_chance(mnist) -> None:  # type: ignore[no-untyped-def]
+    x = mnist["train-images-idx3-ubyte"][:4000].reshape(4000, -1)
+    y = mnist["train-labels-idx1-ubyte"][:4000]
+    x_test = nf.scale_pixels(mnist["t10k-images-idx3-ubyte"][:2000])
+    y_test = mnist["t10k-labels-idx1-ubyte"][:2000]
+    state = run(
+        nf.Config(hidden=(128,), epochs=3, lr=0.05, val_size=0), (x, y, x_test[:0], y_test[:0])
+    )
+    assert nf.evaluate(state.params, x_test, y_test)[1] > 0.85
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"lr": -1}, "learning rate"),
+        ({"batch_size": 0}, "batch size"),
+        ({"epochs": 0}, "epochs"),
+        ({"hidden": ()}, "hidden"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+    ],
+)
+def test_config_rejects_nonsense(changes, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(nf.ConfigError, match=message):
+        nf.Config(**changes)
+
+
+def test_config_round_trips_through_a_dict() -> None:
+    config = nf.Config(hidden=(64, 32), milestones=(1, 2), optimizer="adamw")
+    assert nf.Config.from_dict(config.to_dict()) == config
+    with pytest.raises(nf.ConfigError, match="unknown"):
+        nf.Config.from_dict({"learning_rate": 1})
