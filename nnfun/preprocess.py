@@ -13,10 +13,11 @@ on light paper, thousands of pixels, an off-centre digit, a grey or noisy backgr
 transparent PNG.  `to_mnist` undoes that, step by step, so the network sees what it knows:
 
 1. `to_grey`: one float channel in [0, 1], whatever the dtype and channels were.
-2. Polarity: the border is mostly background.  If the ink is darker than the border
-   (black on white), invert, so ink is always bright.
-3. Background: subtract the border's median level; the ink is what stands out from it.
-   Stretch so the strokes reach 1.0, like MNIST's, and zero faint noise.
+2. Background: the border is mostly background; a smooth surface fitted to it gives the
+   background level everywhere, even under a shadow across a photo.
+3. Polarity: if the ink is darker than the background (black on white), invert, so ink
+   is always bright on zero.  Stretch so the strokes reach 1.0, like MNIST's, and zero
+   faint noise.
 4. Bounding box of the ink, found on a slightly blurred copy with a threshold relative to
    the ink's peak, so single specks of dust and JPEG ringing do not stretch it.
 5. Thin strokes (a 3-pixel brush on a 1000-pixel canvas) would shrink to a faint hair at
@@ -130,7 +131,8 @@ def to_mnist(image: npt.ArrayLike) -> FloatImage:
     mask = smooth >= BOX_THRESHOLD * peak
     # Stroke level: most stroke pixels are fully inked, so a high percentile of the ink
     # inside the mask is the level that should become 1.0 (robust to a few hot pixels).
-    level = float(np.percentile(ink[mask], 90))
+    # (A lone bright pixel in a big image blurs into a mask it barely fills: use its value.)
+    level = float(np.percentile(ink[mask], 90)) or float(ink.max())
     ink = np.clip(ink / level, 0.0, 1.0)
     floor = max(NOISE_FLOOR, 4.0 * noise / level)
     ink = np.where(ink >= floor, ink, 0.0)
@@ -210,44 +212,88 @@ def _shrink(grey: FloatImage, max_side: int) -> FloatImage:
     return shrunk
 
 
+def _ring(shape: tuple[int, ...], width: int) -> npt.NDArray[np.bool_]:
+    """Mask of the pixels within `width` of the edge (all of them if the image is small)."""
+    ring = np.ones(shape[:2], dtype=bool)
+    if 2 * width < min(shape[:2]):
+        ring[width:-width, width:-width] = False
+    return ring
+
+
 def _border(grey: FloatImage, width: int) -> FloatImage:
-    """The pixels within `width` of the edge, flattened (all pixels if the image is small)."""
+    """The pixels within `width` of the edge, flattened."""
+    border: FloatImage = grey[_ring(grey.shape, width)]
+    return border
+
+
+def _background(grey: FloatImage) -> tuple[FloatImage, float]:
+    """The background as a smooth surface fitted to the border, and the noise around it.
+
+    The border is assumed to be mostly background (paper, or MNIST's black).  A phone photo
+    is rarely lit evenly: a shadow or vignetting makes the paper darker on one side, so a
+    single level will not do.  A quadratic surface c0 + c1·y + c2·x + c3·y² + c4·y·x + c5·x²
+    is fitted to the border pixels by least squares, three times, each time keeping only
+    the pixels near the last fit (so strokes touching the edge, or dust, do not count); the
+    first "fit" is the border's median.  On an evenly
+    lit background the fit is simply the constant level.
+
+    The noise is the robust spread of the border around the surface: 1.4826 × the median
+    absolute deviation, which equals the standard deviation for Gaussian noise but ignores
+    the outliers.
+    """
     h, w = grey.shape
-    if 2 * width >= min(h, w):
-        return grey.ravel()
-    return np.concatenate(
-        [
-            grey[:width].ravel(),
-            grey[-width:].ravel(),
-            grey[width:-width, :width].ravel(),
-            grey[width:-width, -width:].ravel(),
-        ]
+    ring = _ring(grey.shape, max(1, min(h, w) // 20))
+    rows, cols = np.nonzero(ring)
+    # A few thousand border pixels pin down six coefficients; more only cost time.
+    stride = max(1, rows.size // 4000)
+    rows, cols = rows[::stride], cols[::stride]
+    values = grey[rows, cols].astype(np.float64)
+    if min(h, w) < 8:  # too small for a surface: one level
+        level = float(np.median(values))
+        noise = 1.4826 * float(np.median(np.abs(values - level)))
+        return np.full(grey.shape, level, dtype=np.float32), noise
+    # Coordinates scaled to [-1, 1] keep the least-squares problem well conditioned.
+    y = np.linspace(-1.0, 1.0, h)
+    x = np.linspace(-1.0, 1.0, w)
+    yy, xx = y[rows], x[cols]
+    design = np.stack([np.ones_like(yy), yy, xx, yy * yy, yy * xx, xx * xx], axis=1)
+    # Start from the pixels near the median: a robust first guess even when strokes run
+    # along a tightly cropped edge (least squares alone would bend towards them).
+    level = float(np.median(values))
+    noise = 1.4826 * float(np.median(np.abs(values - level)))
+    keep = np.abs(values - level) <= max(3.0 * noise, 0.02)
+    for _ in range(3):
+        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        residual = values - design @ coef
+        noise = 1.4826 * float(np.median(np.abs(residual[keep])))
+        keep = np.abs(residual) <= max(3.0 * noise, 0.02)
+    c = coef
+    surface = (c[0] + c[1] * y[:, None] + c[2] * x[None, :] + c[3] * (y * y)[:, None]) + (
+        c[4] * y[:, None] * x[None, :] + c[5] * (x * x)[None, :]
     )
+    return surface.astype(np.float32), noise
 
 
 def _ink_layer(grey: FloatImage) -> tuple[FloatImage | None, float]:
-    """Bright ink on a zero background, plus the background's noise level; None if blank.
+    """Bright ink on a zero background, plus the noise in the same units; None if blank.
 
-    The border is assumed to be mostly background.  Its median is the background level;
-    the ink is whichever extreme (darker or lighter) lies farther from that level.  For
-    black on white the image is inverted.  The noise is the border's robust spread
-    (1.4826 × median absolute deviation, which equals the standard deviation for Gaussian
-    noise but ignores the odd stroke that touches the edge).
+    Against the fitted `_background`, the ink is whichever extreme, darker or lighter,
+    stands out farther.  Light ink (MNIST's own white on black) is simply the excess over
+    the background.  Dark ink on paper is the fraction of light it absorbs,
+    (background - grey) / background: lighting multiplies, so in a shadow both paper and
+    ink are darker, and this ratio is the same there as in full light.
     """
-    border = _border(grey, max(1, min(grey.shape) // 20))
-    background = float(np.median(border))
-    noise = 1.4826 * float(np.median(np.abs(border - background)))
-    darker = background - float(grey.min())
-    lighter = float(grey.max()) - background
-    if darker > lighter:
-        ink = background - grey
-        contrast = darker
-    else:
-        ink = grey - background
-        contrast = lighter
-    if contrast < max(MIN_CONTRAST, 5.0 * noise):
+    background, noise = _background(grey)
+    residual = grey - background
+    darker = -float(residual.min())
+    lighter = float(residual.max())
+    if max(darker, lighter) < max(MIN_CONTRAST, 5.0 * noise):
         return None, noise
-    return np.clip(ink, 0.0, None).astype(np.float32), noise
+    if darker <= lighter:
+        return np.clip(residual, 0.0, None).astype(np.float32), noise
+    paper = np.maximum(background, MIN_CONTRAST)
+    ink = np.clip(-residual / paper, 0.0, None).astype(np.float32)
+    return ink, noise / float(np.median(paper))
 
 
 def _odd(n: int) -> int:
