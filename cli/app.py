@@ -11,16 +11,19 @@ import numpy as np
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 import nnfun
 from nnfun import Config
 from nnfun.errors import ConfigError, DivergedError, NnfunError
-from nnfun_cli import recipes, training
+from nnfun.preprocess import to_grey, to_mnist
+from nnfun_cli import figures, images, pictures, recipes, training
 from nnfun_cli.datasets import Dataset, load_dataset, resolve_data_dir
 from nnfun_cli.files import atomic_write_bytes, read_json, write_json
 from nnfun_cli.models import load_model
-from nnfun_cli.views import confusion_table, per_digit_table
+from nnfun_cli.views import confusion_table, per_digit_table, sparkline
 
 # Exit codes, documented in the README.
 OK, FAILED, BAD_INPUT, DIVERGED, INTERRUPTED = 0, 1, 2, 3, 130
@@ -412,6 +415,279 @@ def gradcheck(
         out.print(f"{verdict}: largest error {worst:.2e} (tolerance {tolerance:.0e})")
     if worst > tolerance:
         raise typer.Exit(FAILED)
+
+
+@app.command()
+def predict(
+    model: Annotated[
+        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
+    ],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Images (PNG, JPEG, BMP, GIF, PGM/PPM), .npy arrays, IDX files or folders of them.",
+            show_default=False,
+        ),
+    ],
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw", help="Skip MNIST-style preprocessing (input is already 28x28, white on black)."
+        ),
+    ] = False,
+    show: Annotated[
+        bool,
+        typer.Option(
+            "--show", help="Draw the 28x28 image the network saw, next to its probabilities."
+        ),
+    ] = False,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Look into sub-folders too.")
+    ] = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per input file, nothing else.")
+    ] = False,
+) -> None:
+    """Recognise the digit in each file: predicted digit, confidence and the top 3.
+
+    Photos and drawings are converted like MNIST was made (greyscale, ink made white on black,
+    cropped, scaled to 20 px, centred by mass in 28x28). A file that cannot be read gets its own
+    error line; the others are still predicted, and the exit code is 1.
+    """
+    with user_errors():
+        params, _ = load_model(model)
+        paths = images.collect_inputs(files, recursive=recursive)
+    results, failures = [], 0
+    for path in paths:
+        try:
+            for label, picture in images.read_images(path):
+                seen = _as_network_input(picture, raw)
+                probs = nnfun.predict_proba(params, seen.reshape(1, -1))[0]
+                results.append((label, seen, probs))
+        except NnfunError as exc:
+            failures += 1
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    if json:
+        for label, _, probs in results:
+            top = np.argsort(probs)[::-1][:3]
+            record = {
+                "file": label,
+                "digit": int(top[0]),
+                "confidence": float(probs[top[0]]),
+                "top3": [{"digit": int(d), "probability": float(probs[d])} for d in top],
+                "probabilities": probs.tolist(),
+            }
+            print(orjson.dumps(record).decode())
+    else:
+        _print_predictions(results, show)
+    if failures:
+        raise typer.Exit(FAILED)
+
+
+def _as_network_input(picture: np.ndarray, raw: bool) -> np.ndarray:
+    """28x28 floats in [0, 1]: MNIST-style preprocessing unless `raw`."""
+    if not raw:
+        return to_mnist(picture)
+    grey = to_grey(picture)
+    if grey.size != 784:
+        raise NnfunError(f"--raw needs 28x28 (784-pixel) input, got shape {picture.shape}")
+    return grey.reshape(28, 28)
+
+
+def _print_predictions(results: list[tuple[str, np.ndarray, np.ndarray]], show: bool) -> None:
+    if show:
+        for label, seen, probs in results:
+            out.print(
+                pictures.prediction_panel(label, seen, probs, color=out.color_system is not None)
+            )
+        return
+    table = Table()
+    table.add_column("file", overflow="fold")
+    table.add_column("digit", justify="center")
+    table.add_column("confidence", justify="right")
+    table.add_column("top 3", no_wrap=True)
+    for label, _, probs in results:
+        top = np.argsort(probs)[::-1][:3]
+        table.add_row(
+            label,
+            f"[bold]{top[0]}[/]",
+            f"{probs[top[0]]:.1%}",
+            "  ".join(f"{d} {probs[d]:.1%}" for d in top),
+        )
+    if results:
+        out.print(table)
+
+
+RunDir = Annotated[
+    Path, typer.Argument(help="A run folder made by nnfun train.", show_default=False)
+]
+
+
+def _figures_note(exc: figures.PlotsUnavailable) -> None:
+    """The one line said when matplotlib is missing (plain text: `[plots]` is not Rich markup)."""
+    err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s`, `1 h 02 min`."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def _percent(value: Any) -> str:
+    return f"{value:.2%}" if isinstance(value, int | float) else "-"
+
+
+@app.command()
+def report(
+    run_dir: RunDir,
+    data_dir: DataDir = None,
+    draw: Annotated[
+        bool,
+        typer.Option(
+            "--figures/--no-figures",
+            help="(Re)draw the run's PNG figures (needs model.npz and the test set).",
+        ),
+    ] = True,
+) -> None:
+    """Summarise a finished run: accuracy per digit, confusion matrix, validation curve; redraw its figures.
+
+    The figures (training_curves.png, confusion_matrix.png, sample_predictions.png,
+    per_digit_accuracy.png) are written into the run folder.
+    """
+    with user_errors():
+        run = figures.load_run(run_dir)
+        m, matrix = run.metrics, run.matrix
+        out.print(
+            f"[bold]{escape(str(run_dir))}[/]: {run.network()} on {escape(str(run.config.get('dataset', 'mnist')))}",
+            highlight=False,
+        )
+        out.print(figures.describe(run), style="dim", highlight=False, markup=False)
+        loss = m.get("test_loss")
+        out.print(
+            f"test accuracy [bold]{run.test_accuracy:.2%}[/]"
+            + (f"   loss {loss:.4f}" if isinstance(loss, int | float) else "")
+            + f"   (train {_percent(m.get('train_accuracy'))}, val {_percent(m.get('val_accuracy'))})",
+            highlight=False,
+        )
+        val = run.column("val_accuracy")
+        if np.isfinite(val).any():
+            out.print(
+                f"validation accuracy by epoch  [dodger_blue1]{sparkline(val)}[/]  "
+                f"from {np.nanmin(val):.2%} to {np.nanmax(val):.2%} (best at epoch {run.best_val()[1]})",
+                highlight=False,
+            )
+        counts = matrix.sum(axis=1).tolist()
+        out.print(per_digit_table(m["per_class_accuracy"], counts, overall=run.test_accuracy))
+        out.print(confusion_table(matrix))
+        if not draw:
+            return
+        try:
+            figures.check_available()
+        except figures.PlotsUnavailable as exc:
+            _figures_note(exc)
+            return
+        params, _ = load_model(run_dir)
+        data = load_dataset(
+            resolve_data_dir(data_dir),
+            str(run.config.get("dataset", "mnist")),
+            log=lambda line: err.print(line, style="dim"),
+        )
+        with err.status("drawing the figures"):
+            written = figures.write_run_figures(run_dir, params, data.test_x, data.test_y)
+        out.print(
+            f"figures in [bold]{escape(str(run_dir))}[/]: {', '.join(p.name for p in written)}",
+            highlight=False,
+        )
+
+
+def _compare_table(runs: list[figures.Run], names: list[str], differs: list[str]) -> Table:
+    """One row per run: its differing settings, best validation accuracy, test accuracy, time."""
+    top = max(run.test_accuracy for run in runs)
+    table = Table(title=f"{len(runs)} runs", title_justify="left")
+    table.add_column("run")
+    for key in differs:
+        table.add_column(key.replace("_", " "), justify="right", style="cyan")
+    table.add_column("best val (epoch)", justify="right")
+    table.add_column("test", justify="right")
+    table.add_column("training", justify="right")
+    for run, name in zip(runs, names, strict=True):
+        best, epoch = run.best_val()
+        table.add_row(
+            Text(name),
+            *(figures.format_setting(run.config[k]) if k in run.config else "-" for k in differs),
+            "-" if epoch is None else f"{best:.2%} ({epoch})",
+            Text(f"{run.test_accuracy:.2%}", style="bold" if run.test_accuracy == top else ""),
+            _duration(run.seconds),
+        )
+    return table
+
+
+@app.command()
+def compare(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="Two or more run folders made by nnfun train.", show_default=False),
+    ],
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also draw comparison.png: a .png path, or a folder to put it in.",
+            show_default=False,
+        ),
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as JSON only.")
+    ] = False,
+) -> None:
+    """Compare runs: the settings that differ, best validation and test accuracy, training time."""
+    with user_errors():
+        if len(run_dirs) < 2:
+            raise NnfunError(
+                "compare needs at least two run folders, e.g. nnfun compare results/a results/b"
+            )
+        runs = [figures.load_run(path) for path in run_dirs]
+        differs = figures.config_differences(runs)
+        names = figures.run_labels(runs)
+        written: Path | None = None
+        if out_path is not None:
+            target = out_path if out_path.suffix.lower() == ".png" else out_path / "comparison.png"
+            try:
+                written = figures.comparison(runs, target)
+            except figures.PlotsUnavailable as exc:
+                _figures_note(exc)
+    if json:
+        rows = []
+        for run, name in zip(runs, names, strict=True):
+            best, epoch = run.best_val()
+            rows.append(
+                {
+                    "run": str(run.path),
+                    "name": name,
+                    "settings": {key: run.config.get(key) for key in differs},
+                    "best_val_accuracy": None if epoch is None else best,
+                    "best_val_epoch": epoch,
+                    "test_accuracy": run.test_accuracy,
+                    "epochs": len(run.history),
+                    "train_seconds": run.seconds,
+                }
+            )
+        report = {"differing_settings": differs, "runs": rows, "figure": written and str(written)}
+        print(orjson.dumps(report).decode())
+        return
+    out.print(_compare_table(runs, names, differs))
+    out.print(
+        f"settings that differ: {', '.join(differs)}" if differs else "all settings are the same",
+        highlight=False,
+        markup=False,
+    )
+    if written is not None:
+        out.print(f"comparison figure: [bold]{escape(str(written))}[/]", highlight=False)
 
 
 def main() -> Any:

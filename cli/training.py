@@ -23,6 +23,7 @@ import nnfun
 from nnfun import Config, TrainState
 from nnfun.errors import NnfunError
 from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz, params_to_npz
+from nnfun_cli import figures
 from nnfun_cli.datasets import Dataset, load_dataset
 from nnfun_cli.files import atomic_write_bytes, write_json
 from nnfun_cli.views import epoch_line
@@ -151,8 +152,14 @@ def train_with_progress(
     return final
 
 
-def finish(run_dir: Path, config: Config, state: TrainState, data: Dataset) -> dict[str, Any]:
-    """Write `model.npz` and `metrics.json` for the finished run; return the metrics."""
+def finish(
+    run_dir: Path,
+    config: Config,
+    state: TrainState,
+    data: Dataset,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Write `model.npz`, `metrics.json` and the figures for the finished run; return the metrics."""
     params = nnfun.final_params(config, state)
     atomic_write_bytes(run_dir / "model.npz", params_to_npz(params))
     x, y, x_val, y_val = split(config, data)
@@ -173,7 +180,24 @@ def finish(run_dir: Path, config: Config, state: TrainState, data: Dataset) -> d
         "train_seconds": sum(r.seconds for r in state.history),
     }
     write_json(run_dir / "metrics.json", metrics)
+    write_figures(run_dir, params, data, console or Console(stderr=True))
     return metrics
+
+
+def write_figures(
+    run_dir: Path, params: nnfun.Params, data: Dataset, console: Console
+) -> list[Path]:
+    """The run's PNG figures, or one line saying why there are none; training results stand either way."""
+    try:
+        written = figures.write_run_figures(run_dir, params, data.test_x, data.test_y)
+    except figures.PlotsUnavailable as exc:
+        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return []
+    except NnfunError as exc:
+        console.print(f"figures not written: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return []
+    console.print(f"figures: {', '.join(p.name for p in written)}", highlight=False, soft_wrap=True)
+    return written
 
 
 def load_data(config: Config, data_dir: Path, console: Console) -> Dataset:

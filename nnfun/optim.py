@@ -11,6 +11,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from .parallel import by_rows
 from .params import Params, freeze
 
 OptState = Params
@@ -29,9 +30,7 @@ class Optimizer(NamedTuple):
     step: StepFn
 
 
-def _regularised(
-    w: np.ndarray, grad: np.ndarray, weight_decay: float, clip: float | None
-) -> np.ndarray:
+def _regularised(w: np.ndarray, grad: np.ndarray, weight_decay: float, clip: float | None) -> np.ndarray:
     """`g = clip(grad + weight_decay * w, -clip, clip)`, as a fresh array."""
     g = np.multiply(w, weight_decay, dtype=w.dtype) if weight_decay else grad.copy()
     if weight_decay:
@@ -65,17 +64,23 @@ def sgd_step(
     new_params: dict[str, np.ndarray] = {}
     new_state: dict[str, np.ndarray] = {}
     for k, w in params.items():
-        g = _regularised(w, grads[k], weight_decay, clip)
-        g *= lr
-        v = np.multiply(state[f"velocity.{k}"], momentum, dtype=w.dtype)
-        v -= g
-        if nesterov:
-            g *= -1
-            g += w
-            new_params[k] = np.add(g, np.multiply(v, momentum, dtype=w.dtype), out=g)
-        else:
-            new_params[k] = w + v
-        new_state[f"velocity.{k}"] = v
+        grad, v = grads[k], state[f"velocity.{k}"]
+        w_new, v_new = np.empty_like(w), np.empty_like(w)
+
+        def update(rows: slice) -> None:
+            g = _regularised(w[rows], grad[rows], weight_decay, clip)
+            g *= lr
+            np.multiply(v[rows], momentum, out=v_new[rows])
+            v_new[rows] -= g
+            if nesterov:
+                np.subtract(w[rows], g, out=w_new[rows])
+                np.multiply(v_new[rows], momentum, out=g)
+                w_new[rows] += g
+            else:
+                np.add(w[rows], v_new[rows], out=w_new[rows])
+
+        by_rows(update, len(w))
+        new_params[k], new_state[f"velocity.{k}"] = w_new, v_new
     return freeze(new_params), freeze(new_state)
 
 

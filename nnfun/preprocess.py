@@ -12,7 +12,8 @@ A phone photo, a paint-program drawing or a scan breaks every one of these rules
 on light paper, thousands of pixels, an off-centre digit, a grey or noisy background, a
 transparent PNG.  `to_mnist` undoes that, step by step, so the network sees what it knows:
 
-1. `to_grey`: one float channel in [0, 1], whatever the dtype and channels were.
+1. `to_grey`: one float channel in [0, 1], whatever the dtype and channels were.  Huge
+   photos are first shrunk (block averages) to at most 1024 pixels a side, for speed.
 2. Background: the border is mostly background; a smooth surface fitted to it gives the
    background level everywhere, even under a shadow across a photo.
 3. Polarity: if the ink is darker than the background (black on white), invert, so ink
@@ -26,6 +27,12 @@ transparent PNG.  `to_mnist` undoes that, step by step, so the network sees what
    output pixel is the mean of the input area it covers, which is the anti-aliasing that
    makes small images look smooth rather than jagged.
 7. Centre of mass to (14, 14) by a whole-pixel shift, as the original MNIST process did.
+
+(MNIST's own test digits have their centre of mass at (13.99, 14.00) on average.)
+
+Limits: one digit per picture; the picture's border must be background (crop a photo to
+the paper: a dark table around white paper would be taken for the background, and the
+paper for ink); strokes of very uneven darkness lose their faint parts to the noise floor.
 
 Every function here is pure: it never modifies its argument and returns a new array.
 """
@@ -262,9 +269,12 @@ def _background(grey: FloatImage) -> tuple[FloatImage, float]:
     level = float(np.median(values))
     noise = 1.4826 * float(np.median(np.abs(values - level)))
     keep = np.abs(values - level) <= max(3.0 * noise, 0.02)
+    coef = np.array([level, 0.0, 0.0, 0.0, 0.0, 0.0])
     for _ in range(3):
-        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
-        residual = values - design @ coef
+        if np.count_nonzero(keep) < 2 * design.shape[1]:
+            break  # too few background pixels left for a surface: keep the last fit
+        coef = _least_squares(design[keep], values[keep])
+        residual = values - np.einsum("ij,j->i", design, coef)
         noise = 1.4826 * float(np.median(np.abs(residual[keep])))
         keep = np.abs(residual) <= max(3.0 * noise, 0.02)
     c = coef
@@ -272,6 +282,23 @@ def _background(grey: FloatImage) -> tuple[FloatImage, float]:
         c[4] * y[:, None] * x[None, :] + c[5] * (x * x)[None, :]
     )
     return surface.astype(np.float32), noise
+
+
+def _least_squares(
+    design: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Coefficients c minimising |design·c - values|², via the normal equations.
+
+    (AᵀA) c = Aᵀb is a 6×6 system here: tiny, and solved without the multi-threaded BLAS
+    calls `np.linalg.lstsq` makes, which cost more than the arithmetic on a busy machine.
+    A whisper of ridge regularisation keeps it solvable when the kept pixels all lie on one
+    line (the coefficients that line cannot pin down stay near zero).
+    """
+    gram = np.einsum("ij,ik->jk", design, design)
+    rhs = np.einsum("ij,i->j", design, values)
+    ridge = 1e-9 * max(float(np.trace(gram)), 1.0)
+    coef: npt.NDArray[np.float64] = np.linalg.solve(gram + ridge * np.eye(len(gram)), rhs)
+    return coef
 
 
 def _ink_layer(grey: FloatImage) -> tuple[FloatImage | None, float]:
@@ -390,20 +417,33 @@ def _thicken(
     return thick, _bbox(thick >= BOX_THRESHOLD) or (0, 0, 0, 0)
 
 
-def _area_weights(n_out: int, n_in: int, start: float, step: float) -> npt.NDArray[np.float64]:
-    """Matrix that box-filters a line of `n_in` pixels into `n_out` pixels.
+def _area_resample(
+    line: npt.NDArray[np.float64], n_out: int, start: float, step: float, axis: int
+) -> npt.NDArray[np.float64]:
+    """Box-filter `line` along `axis` into `n_out` pixels: each the mean of what it covers.
 
-    Output pixel i covers the input interval [start + i·step, start + (i+1)·step) (input
-    pixel j covers [j, j+1)).  Entry (i, j) is the overlap of the two divided by `step`,
-    so each output pixel is the mean of what it covers (zero outside the input).  This is
-    area-averaging, the anti-aliased way to shrink; when enlarging (step < 1) it reduces to
-    nearest-pixel with a linear blend where an output pixel straddles two input pixels.
+    Input pixel j covers [j, j+1); output pixel i covers [start + i·step, start + (i+1)·step)
+    of the same axis, and gets the mean of the input over that interval (zero outside the
+    input).  This is area-averaging, the anti-aliased way to shrink; when enlarging (step
+    < 1) it is nearest-pixel with a linear blend where an output pixel straddles two inputs.
+
+    The trick is the running sum: with S(t) the integral of the input from 0 to t (a
+    cumulative sum, plus a fraction of the next pixel), an output pixel is just
+    (S(end) - S(start)) / step.  One pass over the input, whatever the scale factor.
     """
-    lo = start + step * np.arange(n_out, dtype=np.float64)[:, np.newaxis]
-    j = np.arange(n_in, dtype=np.float64)[np.newaxis, :]
-    overlap = np.minimum(lo + step, j + 1.0) - np.maximum(lo, j)
-    weights: npt.NDArray[np.float64] = np.clip(overlap, 0.0, None) / step
-    return weights
+    n_in = line.shape[axis]
+    edges = np.clip(start + step * np.arange(n_out + 1), 0.0, float(n_in))
+    whole = np.minimum(np.floor(edges).astype(np.intp), n_in - 1)
+    frac = edges - whole  # in [0, 1]; 1 only at the far end, where it takes the last pixel
+    total = np.cumsum(line, axis=axis)
+    before = np.take(total, whole, axis=axis) - np.take(line, whole, axis=axis)
+    shape = [1, 1]
+    shape[axis] = n_out + 1
+    integral = before + frac.reshape(shape) * np.take(line, whole, axis=axis)
+    lo = np.take(integral, np.arange(n_out), axis=axis)
+    hi = np.take(integral, np.arange(1, n_out + 1), axis=axis)
+    out: npt.NDArray[np.float64] = (hi - lo) / step
+    return out
 
 
 def _resample_into_box(
@@ -423,15 +463,15 @@ def _resample_into_box(
     crop = ink[rows, cols].astype(np.float64)
     margin = (size - box_side) / 2
 
-    def weights(lo: int, hi: int, origin: int, n_in: int) -> npt.NDArray[np.float64]:
-        # Output pixel u covers input [lo + (u - margin - centring) * step, ...).
-        # Whole pixels: a half-pixel offset would only blur a digit that is already sharp.
+    def start(lo: int, hi: int, origin: int) -> float:
+        # Output pixel u covers input [lo + (u - margin - centring) * step, ...) (in crop
+        # coordinates, hence `- origin`).  `centring` is in whole pixels: a half-pixel
+        # offset would only blur a digit that is already sharp.
         centring = (box_side - round((hi - lo) / step)) // 2
-        return _area_weights(size, n_in, lo - origin - (margin + centring) * step, step)
+        return lo - origin - (margin + centring) * step
 
-    along_rows = weights(top, bottom, rows.start, crop.shape[0])
-    along_cols = weights(left, right, cols.start, crop.shape[1])
-    patch = along_rows @ crop @ along_cols.T
+    patch = _area_resample(crop, size, start(top, bottom, rows.start), step, axis=0)
+    patch = _area_resample(patch, size, start(left, right, cols.start), step, axis=1)
     return np.clip(patch, 0.0, 1.0).astype(np.float32)
 
 

@@ -90,3 +90,18 @@ def test_cosine_warmup_and_one_cycle() -> None:
     assert cycle(0) == pytest.approx(1 / 25) and cycle(30) == pytest.approx(1.0)
     assert cycle(100) == pytest.approx(1e-4)
     assert all(cycle(t) >= cycle(t + 1) for t in range(30, 99))
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_two_thread_update_of_a_big_matrix_equals_the_plain_formula_bit_for_bit(nesterov: bool) -> None:
+    rng = np.random.default_rng(0)
+    w, grad, v = (rng.standard_normal((784, 1024), dtype=np.float32) for _ in range(3))
+    grad[0, :5] = 100.0  # some values get clipped
+    f32 = np.float32
+    g = np.clip(w * f32(1e-4) + grad, f32(-5), f32(5)) * f32(0.01)
+    v_new = v * f32(0.9) - g
+    w_new = (w - g) + v_new * f32(0.9) if nesterov else w + v_new
+    params, state = nf.freeze({"W1": w}), nf.freeze({"velocity.W1": v})
+    new, new_state = nf.sgd_step(params, nf.freeze({"W1": grad}), state, lr=0.01, nesterov=nesterov)
+    assert np.array_equal(new_state["velocity.W1"], v_new)
+    assert np.array_equal(new["W1"], w_new)

@@ -67,6 +67,14 @@ def test_to_grey_integer_scales() -> None:
         np.testing.assert_allclose(grey, expected, rtol=1e-6)
 
 
+def test_to_grey_returns_a_new_array() -> None:
+    image = np.array([[0.0, 0.5], [1.0, 0.25]], dtype=np.float32)
+    image.flags.writeable = False
+    grey = to_grey(image)
+    grey[0, 0] = 0.75
+    assert image[0, 0] == 0.0
+
+
 def test_to_grey_floats() -> None:
     np.testing.assert_allclose(to_grey(np.array([[0.0, 0.25, 1.0]])), [[0.0, 0.25, 1.0]])
     np.testing.assert_allclose(to_grey(np.array([[0.0, 51.0, 255.0]])), [[0.0, 0.2, 1.0]])
@@ -178,6 +186,35 @@ def test_a_dust_speck_does_not_move_the_digit() -> None:
     np.testing.assert_allclose(to_mnist(dusty), to_mnist(clean), atol=1e-6)
 
 
+def test_a_shadow_across_the_photo_is_not_ink() -> None:
+    digit = seven(300, 180, 30, top=40, left=40) / 255
+    h, w = digit.shape
+    light = 0.5 + 0.45 * np.linspace(0, 1, w)[None, :] * np.linspace(0.8, 1, h)[:, None]
+    photo = light * (0.9 - 0.8 * digit)  # grey pen on paper, lit from the right
+    assert np.abs(to_mnist(photo) - to_mnist(digit)).mean() < 0.01
+
+
+def test_a_tightly_cropped_digit_touching_the_edges() -> None:
+    digit = seven(300, 180, 30, top=40, left=40)
+    tight = 255 - digit[40:340, 40:220]  # black on white, strokes along the top and right
+    out, ref = to_mnist(tight), to_mnist(digit)
+    best = min(
+        np.abs(np.roll(ref, (dy, dx), axis=(0, 1)) - out).mean()
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    )
+    assert best < 0.01
+
+
+@pytest.mark.parametrize("size", [700, 2500])
+def test_a_lone_pixel_in_a_big_image(size: int) -> None:
+    speck = np.zeros((size, size), dtype=np.uint8)
+    speck[size // 3, size // 2] = 255
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        out = to_mnist(speck)
+    assert out.shape == (28, 28) and np.isfinite(out).all() and out.max() <= 1.0
+
+
 def test_thin_strokes_are_thickened() -> None:
     hairline = seven(500, 300, 3, top=100, left=100)  # a 3-px brush on a big canvas
     out = to_mnist(hairline)
@@ -197,7 +234,9 @@ def test_is_mnist_like() -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.sampled_from([np.uint8, np.uint16, np.int16, np.int64, np.float32, np.float64, np.bool_]),
+    st.sampled_from(
+        [np.uint8, np.uint16, np.int8, np.int64, np.uint64, np.float16, np.float64, np.bool_]
+    ),
     st.integers(0, 70),
     st.integers(0, 70),
     st.sampled_from([(), (1,), (2,), (3,), (4,)]),
@@ -205,7 +244,10 @@ def test_is_mnist_like() -> None:
 )
 def test_to_mnist_never_crashes(dtype, height, width, channels, data) -> None:
     array = data.draw(hnp.arrays(dtype, (height, width, *channels)))
-    out = to_mnist(array)
+    with np.errstate(
+        divide="raise", over="raise", invalid="raise"
+    ):  # no division by zero, overflow or NaN on the way
+        out = to_mnist(array)
     assert out.shape == (28, 28) and out.dtype == np.float32
     assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
 
@@ -273,7 +315,7 @@ def render(digit: np.ndarray, index: int, rng: np.random.Generator, folder: Path
     big = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
     ink = np.asarray(big, dtype=np.float64) / 255  # 1 where the pen went
     height = size + int(rng.integers(0, size // 2 + 1))
-    width = size + int(rng.integers(0, size + 1))
+    width = size + int(rng.integers(0, size // 2 + 1))
     top, left = int(rng.integers(0, height - size + 1)), int(rng.integers(0, width - size + 1))
     canvas = np.zeros((height, width))
     canvas[top : top + size, left : left + size] = ink
