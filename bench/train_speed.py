@@ -7,7 +7,8 @@ training images after the 5,000-image validation split):
 1. nnfun's seconds per epoch: the median of `--epochs` calls of `nnfun.train.train_epoch` (the
    real training path, uint8 pixels scaled batch by batch) after one warm-up epoch;
 2. the matmul floor: one epoch's worth of only the two big products per step, `x @ W1` and
-   `x.T @ dh`, on preallocated float32 arrays, and the ratio epoch / floor;
+   `x.T @ dh`, on preallocated float32 arrays, timed alternately with the epochs of 1 so that
+   both see the same machine, and the ratio epoch / floor;
 3. achieved GFLOP/s of the epoch (all matmuls of forward + backward) and of the floor;
 4. the peak RSS of a real `python -m nnfun train --epochs 1` process;
 5. the time to evaluate the 10,000 test images with `nnfun.evaluate`, and images per second;
@@ -115,8 +116,8 @@ def blas_info() -> list[dict[str, Any]]:
 # --- the measurements --------------------------------------------------------------------------
 
 
-def matmul_floor(n: int, batch: int, reps: int) -> list[float]:
-    """Seconds for one epoch of only `x @ W1` and `x.T @ dh` per step, on preallocated arrays.
+def matmul_floor(n: int, batch: int) -> Callable[[], None]:
+    """One epoch of only `x @ W1` and `x.T @ dh` per step, on preallocated float32 arrays.
 
     The batches have the real epoch's sizes (429 of 128 rows and one of 88 for n = 55,000).
     """
@@ -133,27 +134,50 @@ def matmul_floor(n: int, batch: int, reps: int) -> list[float]:
             np.matmul(x[:m], w1, out=h[:m])
             np.matmul(x[:m].T, dh[:m], out=dw1)
 
-    return timed(one_epoch, reps)
+    return one_epoch
 
 
-def nnfun_epochs(
-    c: Config, x: np.ndarray, y: np.ndarray, epochs: int
-) -> tuple[list[float], list[dict[str, float]], nnfun.Params]:
-    """Seconds of each timed `train_epoch` after one warm-up epoch; their loss and accuracy."""
-    state = init_state(c, x.shape[1], CLASSES)
-    params, opt_state = state.params, state.opt_state
-    times: list[float] = []
-    records: list[dict[str, float]] = []
-    for epoch in range(1 + epochs):
-        start = time.perf_counter()
-        params, opt_state, loss, acc = train_epoch(
-            params, opt_state, x, y, c=c, epoch=epoch, rng=rng_for(c.seed, EPOCH, epoch)
+class NnfunTraining:
+    """The seed recipe trained one `train_epoch` call at a time, from `init_state`."""
+
+    def __init__(self, c: Config, x: np.ndarray, y: np.ndarray) -> None:
+        self.c, self.x, self.y = c, x, y
+        state = init_state(c, x.shape[1], CLASSES)
+        self.params, self.opt_state = state.params, state.opt_state
+        self.records: list[dict[str, float]] = []  # loss and accuracy of every epoch run
+
+    def epoch(self) -> None:
+        c, epoch = self.c, len(self.records)
+        self.params, self.opt_state, loss, acc = train_epoch(
+            self.params,
+            self.opt_state,
+            self.x,
+            self.y,
+            c=c,
+            epoch=epoch,
+            rng=rng_for(c.seed, EPOCH, epoch),
         )
-        seconds = time.perf_counter() - start
-        records.append({"epoch": epoch + 1, "seconds": seconds, "loss": loss, "accuracy": acc})
-        if epoch > 0:
-            times.append(seconds)
-    return times, records, params
+        self.records.append({"epoch": epoch + 1, "loss": loss, "accuracy": acc})
+
+
+def interleaved(
+    a: Callable[[], object], a_reps: int, b: Callable[[], object], b_reps: int
+) -> tuple[list[float], list[float]]:
+    """Seconds of `a_reps` calls of `a` and `b_reps` of `b`, alternating, after one warm-up each.
+
+    Alternating makes both see the same machine: a burst of other work slows both, not one.
+    """
+    a_times: list[float] = []
+    b_times: list[float] = []
+    a()
+    b()
+    for i in range(max(a_reps, b_reps)):
+        for fn, reps, times in ((a, a_reps, a_times), (b, b_reps, b_times)):
+            if i < reps:
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+    return a_times, b_times
 
 
 def train_rss(data_dir: Path) -> dict[str, Any]:
@@ -315,10 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{n:,} training images ({steps} steps per epoch), {args.epochs} timed epochs"
     )
 
-    with console.status(f"matmul floor ({args.floor_reps} repetitions)"):
-        floor = matmul_floor(n, c.batch_size, args.floor_reps)
-    with console.status(f"nnfun: 1 warm-up + {args.epochs} epochs"):
-        epoch_times, epoch_records, params = nnfun_epochs(c, x, y, args.epochs)
+    run = NnfunTraining(c, x, y)
+    with console.status(
+        f"nnfun: 1 warm-up + {args.epochs} epochs, alternating with "
+        f"1 + {args.floor_reps} repetitions of the matmul floor"
+    ):
+        epoch_times, floor = interleaved(
+            run.epoch, args.epochs, matmul_floor(n, c.batch_size), args.floor_reps
+        )
+    epoch_records, params = run.records, run.params
     x_test, x_val_f = scale_pixels(data.test_x), scale_pixels(x_val)
     with console.status("test-set inference"):
         infer = timed(lambda: nnfun.evaluate(params, x_test, data.test_y), args.eval_reps)

@@ -18,6 +18,7 @@ from rich.text import Text
 import nnfun
 from nnfun import Config
 from nnfun.errors import ConfigError, DivergedError, NnfunError
+from nnfun.gradient_check import extended_precision
 from nnfun.preprocess import to_grey, to_mnist
 from nnfun_cli import figures, images, pictures, recipes, training
 from nnfun_cli.datasets import Dataset, load_dataset, resolve_data_dir
@@ -384,6 +385,10 @@ def gradcheck(
             else None
         )
         errors = nnfun.gradcheck(params, x, y, eps=eps, masks=masks)
+        if not extended_precision():
+            err.print(
+                "note: no extended precision (np.longdouble is float64 here): expect ~1e-5 errors"
+            )
     worst = max(errors.values())
     if json:
         print(

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from nnfun_cli.files import atomic_write_bytes
 
 from nnfun.errors import DataError
 from nnfun.idx import GZIP_MAGIC, check_images_labels, gunzip, parse_idx
+from nnfun_cli.files import atomic_write_bytes
 
 #: The four IDX files of an MNIST-style dataset (each may also be stored as `<name>.gz`).
 FILES = {

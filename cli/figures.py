@@ -473,7 +473,7 @@ def confusion_matrix(matrix: np.ndarray, path: Path, title: str = "") -> Path:
 def _draw_confusion(fig: Figure, *, matrix: np.ndarray, title: str) -> None:
     import matplotlib as mpl
     from matplotlib.colors import ListedColormap, Normalize, PowerNorm
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import FuncFormatter
 
     k = len(matrix)
     totals = matrix.sum(axis=1)
@@ -487,10 +487,12 @@ def _draw_confusion(fig: Figure, *, matrix: np.ndarray, title: str) -> None:
     oranges = ListedColormap(mpl.colormaps["Oranges"](np.linspace(0.08, 0.95, 256)))
     diag_low = min(0.9, float(share[eye].min())) if totals.any() else 0.9
     diag_norm = Normalize(vmin=100 * diag_low, vmax=100)
-    off_norm = PowerNorm(0.5, vmin=0, vmax=100 * max(worst, 1e-9))
+    # Relative to the worst mistake, but at least 2 %: a good model's matrix should look calm.
+    off_top = 100 * max(worst, 0.02)
+    off_norm = PowerNorm(0.5, vmin=0, vmax=off_top)
 
     ax = fig.subplots()
-    ax.set_facecolor("#F7F7F7")
+    ax.set_facecolor("white")
     ax.grid(False)
     diag_image = ax.imshow(np.ma.masked_where(~eye, 100 * share), cmap=blues, norm=diag_norm)
     off_image = ax.imshow(
@@ -535,11 +537,11 @@ def _draw_confusion(fig: Figure, *, matrix: np.ndarray, title: str) -> None:
 
     bar = fig.colorbar(diag_image, ax=ax, shrink=0.8, pad=0.02, aspect=30)
     bar.set_label("correct: % of the true digit's images")
-    bar.ax.yaxis.set_major_formatter(PercentFormatter(decimals=0, symbol=" %"))
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g} %"))
     bar = fig.colorbar(off_image, ax=ax, shrink=0.8, pad=0.01, aspect=30)
     bar.set_label("mistakes: % of the true digit's images (square-root scale)")
-    bar.set_ticks([t for t in (0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if t <= 100 * worst])
-    bar.ax.yaxis.set_major_formatter(PercentFormatter(decimals=None, symbol=" %"))
+    bar.set_ticks([t for t in (0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if t <= off_top])
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g} %"))
     mistakes = int(matrix.sum() - np.trace(matrix))
     total = int(matrix.sum())
     heading = title or "Confusion matrix"
@@ -796,7 +798,7 @@ def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
         settings = ", ".join(f"{k} {format_setting(run.config.get(k))}" for k in differs[:4])
         legend_names.append(f"{name} ({settings})" if settings else name)
     colours = [RUN_COLOURS[i % len(RUN_COLOURS)] for i in range(len(runs))]
-    ax_bar, ax_curve = fig.subplots(1, 2, width_ratios=[1, 1.5])
+    ax_bar, ax_curve = fig.subplots(1, 2, width_ratios=[1, 1.7])
 
     tests = np.array([100 * run.test_accuracy for run in runs])
     lo, _ = _zoom(tests)

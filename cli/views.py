@@ -87,7 +87,7 @@ def per_digit_table(
     table.add_column("digit", justify="right")
     table.add_column("images", justify="right")
     table.add_column("accuracy", justify="right")
-    table.add_column(f"{floor:.1%} to 100%", min_width=width)
+    table.add_column(f"bar: {100 * floor:g}% to 100%", min_width=width)
     low = min(accuracies, default=1.0)
     for digit, (acc, n) in enumerate(zip(accuracies, counts, strict=True)):
         style = "dark_orange" if acc < overall else "dodger_blue1"

@@ -7,6 +7,7 @@ as it is. Every step returns new read-only arrays; the arguments are never touch
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -30,7 +31,9 @@ class Optimizer(NamedTuple):
     step: StepFn
 
 
-def _regularised(w: np.ndarray, grad: np.ndarray, weight_decay: float, clip: float | None) -> np.ndarray:
+def _regularised(
+    w: np.ndarray, grad: np.ndarray, weight_decay: float, clip: float | None
+) -> np.ndarray:
     """`g = clip(grad + weight_decay * w, -clip, clip)`, as a fresh array."""
     g = np.multiply(w, weight_decay, dtype=w.dtype) if weight_decay else grad.copy()
     if weight_decay:
@@ -64,24 +67,38 @@ def sgd_step(
     new_params: dict[str, np.ndarray] = {}
     new_state: dict[str, np.ndarray] = {}
     for k, w in params.items():
-        grad, v = grads[k], state[f"velocity.{k}"]
         w_new, v_new = np.empty_like(w), np.empty_like(w)
-
-        def update(rows: slice) -> None:
-            g = _regularised(w[rows], grad[rows], weight_decay, clip)
-            g *= lr
-            np.multiply(v[rows], momentum, out=v_new[rows])
-            v_new[rows] -= g
-            if nesterov:
-                np.subtract(w[rows], g, out=w_new[rows])
-                np.multiply(v_new[rows], momentum, out=g)
-                w_new[rows] += g
-            else:
-                np.add(w[rows], v_new[rows], out=w_new[rows])
-
-        by_rows(update, len(w))
+        rows = partial(_sgd_rows, w, grads[k], state[f"velocity.{k}"], w_new, v_new,
+                       lr, momentum, weight_decay, clip, nesterov)  # fmt: skip
+        by_rows(rows, len(w))
         new_params[k], new_state[f"velocity.{k}"] = w_new, v_new
     return freeze(new_params), freeze(new_state)
+
+
+def _sgd_rows(
+    w: np.ndarray,
+    grad: np.ndarray,
+    v: np.ndarray,
+    w_new: np.ndarray,
+    v_new: np.ndarray,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    clip: float | None,
+    nesterov: bool,
+    rows: slice,
+) -> None:
+    """`sgd_step` for some rows of one parameter, writing into `w_new` and `v_new`."""
+    g = _regularised(w[rows], grad[rows], weight_decay, clip)
+    g *= lr
+    np.multiply(v[rows], momentum, out=v_new[rows])
+    v_new[rows] -= g
+    if nesterov:
+        np.subtract(w[rows], g, out=w_new[rows])
+        np.multiply(v_new[rows], momentum, out=g)
+        w_new[rows] += g
+    else:
+        np.add(w[rows], v_new[rows], out=w_new[rows])
 
 
 def adam_init(params: Params) -> OptState:
@@ -102,9 +119,13 @@ def adam_step(
     beta2: float = 0.999,
     eps: float = 1e-8,
     weight_decay: float = 0.0,
+    l2: float = 0.0,
     clip: float | None = None,
 ) -> tuple[Params, OptState]:
-    """Adam (Kingma & Ba, 2015) with decoupled weight decay (AdamW, Loshchilov & Hutter, 2019).
+    """Adam (Kingma & Ba, 2015); `weight_decay` is decoupled (AdamW, Loshchilov & Hutter, 2019).
+
+    `l2` instead adds `l2 * w` to the gradient, as plain Adam with L2 regularisation does; Adam then
+    rescales it with everything else, which is why AdamW decouples it.
 
     `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`, `w = w - lr (m^ / (sqrt(v^) + eps) + wd w)`
     where `m^ = m / (1 - b1^t)` and `v^ = v / (1 - b2^t)` undo the zero initialisation.
@@ -114,7 +135,7 @@ def adam_step(
     new_params: dict[str, np.ndarray] = {}
     new_state: dict[str, np.ndarray] = {"step": np.array(t, dtype=np.int64)}
     for k, w in params.items():
-        g = _regularised(w, grads[k], 0.0, clip)
+        g = _regularised(w, grads[k], l2, clip)
         m = np.multiply(state[f"m.{k}"], beta1, dtype=w.dtype)
         m += (1 - beta1) * g
         g *= g

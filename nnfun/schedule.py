@@ -31,21 +31,29 @@ def cosine(lr: float, epochs: float, final_lr: float = 0.0) -> Schedule:
     )
 
 
-def warmup(schedule: Schedule, epochs: float) -> Schedule:
-    """Linear warm-up: `lr(t) = schedule(t) * min(1, t / epochs)`, then the schedule as it was.
+def warmup(schedule: Schedule, epochs: float, start: float = 0.01) -> Schedule:
+    """Linear warm-up: `lr(t) = schedule(t) * (start + (1 - start) * min(1, t / epochs))`.
 
-    Starting small lets momentum and Adam's statistics settle before the full step size.
+    Starting small lets momentum and Adam's statistics settle before the full step size; `start`
+    keeps the very first step from being zero.
     """
     if epochs <= 0:
         return schedule
-    return lambda t: schedule(t) * min(1.0, max(t, 0.0) / epochs)
+    return lambda t: schedule(t) * (start + (1 - start) * min(1.0, max(t, 0.0) / epochs))
 
 
 def one_cycle(
     max_lr: float, epochs: float, peak: float = 0.3, div: float = 25.0, final_div: float = 1e4
 ) -> Schedule:
-    """One-cycle (Smith, 2018): cosine up from `max_lr/div` to `max_lr` by `peak * epochs`, then down to `max_lr/final_div`."""
-    start, end, top = max_lr / div, max_lr / final_div, peak * epochs
+    """One-cycle (Smith, 2018), cosine variant as in PyTorch's OneCycleLR.
+
+    Rises from `max_lr / div` to `max_lr` over the first `peak` of the epochs, then falls to
+    `max_lr / (div * final_div)` by the end.
+    """
+    if not 0 < peak < 1:
+        raise ValueError(f"peak must be between 0 and 1, got {peak}")
+    start, top = max_lr / div, peak * epochs
+    end = start / final_div
 
     def lr(t: float) -> float:
         if t < top:

@@ -80,7 +80,9 @@ class Config:
             raise ConfigError(
                 f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}"
             )
-        fixed: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        fixed: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
+        }
         return cls(**fixed)
 
 
@@ -135,8 +137,9 @@ def make_optimizer(c: Config) -> Optimizer:
             nesterov=c.optimizer == "nesterov",
         )
         return Optimizer(sgd_init, step)
-    decay = c.weight_decay if c.optimizer == "adamw" else 0.0
-    return Optimizer(adam_init, partial(adam_step, weight_decay=decay, clip=c.clip))
+    if c.optimizer == "adamw":
+        return Optimizer(adam_init, partial(adam_step, weight_decay=c.weight_decay, clip=c.clip))
+    return Optimizer(adam_init, partial(adam_step, l2=c.weight_decay, clip=c.clip))
 
 
 def make_schedule(c: Config) -> schedules.Schedule:

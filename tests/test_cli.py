@@ -97,8 +97,16 @@ def test_default_out_never_overwrites(
     monkeypatch.chdir(tmp_path)
     for _ in range(2):
         code, _, err = invoke(
-                "train", "--data-dir", small_mnist, "--epochs", "1", "--hidden", "8", "--val-size", "500"
-            )
+            "train",
+            "--data-dir",
+            small_mnist,
+            "--epochs",
+            "1",
+            "--hidden",
+            "8",
+            "--val-size",
+            "500",
+        )
         assert code == 0, err
     runs = sorted((tmp_path / "results").iterdir())
     assert len(runs) == 2 and all((r / "model.npz").is_file() for r in runs)

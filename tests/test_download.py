@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nnfun_cli import datasets
-from nnfun_cli.datasets import FILES, download, find_file, load_dataset, resolve_data_dir
 
 from nnfun.errors import DataError
 from nnfun.idx import encode_idx
+from nnfun_cli import datasets
+from nnfun_cli.datasets import FILES, download, find_file, load_dataset, resolve_data_dir
 
 TIMEOUT = 0.5
 NAME = FILES["train_labels"]
