@@ -325,7 +325,7 @@ def evaluate(
         data = load_dataset(
             resolve_data_dir(data_dir), name, log=lambda line: err.print(line, style="dim")
         )
-        loss, acc, predicted = nnfun.evaluate(params, nnfun.scale_pixels(data.test_x), data.test_y)
+        loss, acc, predicted = nnfun.evaluate(params, data.test_x, data.test_y)
         matrix = nnfun.confusion_matrix(data.test_y, predicted)
         per_class = nnfun.per_class_accuracy(matrix)
         if json:
@@ -581,9 +581,12 @@ def report(
         )
         val = run.column("val_accuracy")
         if np.isfinite(val).any():
+            best, epoch = run.best_val()
+            prefix = "validation accuracy  "
+            suffix = f"  {np.nanmin(val):.2%} to {best:.2%} (best, epoch {epoch})"
+            width = max(8, min(60, out.width - len(prefix) - len(suffix) - 1))
             out.print(
-                f"validation accuracy by epoch  [dodger_blue1]{sparkline(val)}[/]  "
-                f"from {np.nanmin(val):.2%} to {np.nanmax(val):.2%} (best at epoch {run.best_val()[1]})",
+                f"{prefix}[dodger_blue1]{sparkline(val, width)}[/]{suffix}",
                 highlight=False,
             )
         counts = matrix.sum(axis=1).tolist()

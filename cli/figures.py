@@ -156,7 +156,7 @@ class Run:
         """`784-1024-10`, from the model's layer sizes if given, else from the config."""
         if sizes is None:
             hidden = self.config.get("hidden") or []
-            sizes = (784, *hidden, 10)
+            sizes = (784, *(hidden if isinstance(hidden, list) else [hidden]), 10)
         return "-".join(map(str, sizes))
 
 
@@ -299,7 +299,7 @@ def _ink_on(rgba: Sequence[float]) -> str:
 
 def _with_header(fig: Figure, title: str, subtitle: str, inches: float = 0.64) -> SubFigure:
     """A bold title and a grey line under it across the top; returns the sub-figure below them."""
-    width, height = fig.get_size_inches()
+    height = float(fig.get_size_inches()[1])
     header, body = np.asarray(fig.subfigures(2, 1, height_ratios=[inches, height - inches])).ravel()
     header.text(0.008, 0.9, title, va="top", ha="left", fontsize=14, fontweight="bold", color=INK)
     header.text(0.008, 0.1, subtitle, va="bottom", ha="left", fontsize=10.5, color=MUTED)
@@ -350,7 +350,8 @@ def describe(run: Run) -> str:
             parts.append(f"{label} {format_setting(c[key])}")
     if any(c.get(k) for k in ("shift", "rotate", "scale", "elastic_alpha")):
         parts.append("augmented")
-    parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {run.seconds:.0f} s")
+    took = f"{run.seconds:.1f}" if run.seconds < 10 else f"{run.seconds:.0f}"
+    parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {took} s")
     return ", ".join(parts)
 
 
@@ -668,6 +669,12 @@ def _samples_panel(
             )
 
 
+def _sure(probability: float) -> str:
+    """`97 %`, or `99.7 %` near certainty: never a rounded-up `100 %` for a mistake."""
+    value = 100 * float(probability)
+    return f"{math.floor(value * 10) / 10:.1f} %" if value >= 99.5 else f"{value:.0f} %"
+
+
 def _mistakes_panel(
     panel: Figure | SubFigure,
     images: np.ndarray,
@@ -684,7 +691,7 @@ def _mistakes_panel(
     for ax, i in zip(axes, worst, strict=False):
         _digit(ax, images[i], VERMILLION, 2)
         ax.set_title(
-            f"true {labels[i]} → predicted {predicted[i]}\n({100 * confidence[i]:.0f} % sure)",
+            f"true {labels[i]} → predicted {predicted[i]}\n({_sure(confidence[i])} sure)",
             fontsize=10,
             color=INK,
             pad=4,
@@ -831,6 +838,7 @@ def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
     for run, name, colour in zip(runs, legend_names, colours, strict=True):
         val = 100 * run.column("val_accuracy")
         if not np.isfinite(val).any():
+            ax_curve.plot([], [], color=colour, linewidth=2, label=f"{name}: no validation data")
             continue
         epochs = run.column("epoch")
         values.append(val[1:] if len(val) >= 4 else val)

@@ -163,17 +163,13 @@ def finish(
     params = nnfun.final_params(config, state)
     atomic_write_bytes(run_dir / "model.npz", params_to_npz(params))
     x, y, x_val, y_val = split(config, data)
-    test_loss, test_acc, predicted = nnfun.evaluate(
-        params, nnfun.scale_pixels(data.test_x), data.test_y
-    )
+    test_loss, test_acc, predicted = nnfun.evaluate(params, data.test_x, data.test_y)
     matrix = nnfun.confusion_matrix(data.test_y, predicted)
     metrics = {
         "test_accuracy": test_acc,
         "test_loss": test_loss,
-        "train_accuracy": nnfun.evaluate(params, nnfun.scale_pixels(x), y)[1],
-        "val_accuracy": nnfun.evaluate(params, nnfun.scale_pixels(x_val), y_val)[1]
-        if len(x_val)
-        else None,
+        "train_accuracy": nnfun.evaluate(params, x, y)[1],
+        "val_accuracy": nnfun.evaluate(params, x_val, y_val)[1] if len(x_val) else None,
         "per_class_accuracy": nnfun.per_class_accuracy(matrix).tolist(),
         "confusion_matrix": matrix.tolist(),
         "epochs": state.epoch,
@@ -189,7 +185,8 @@ def write_figures(
 ) -> list[Path]:
     """The run's PNG figures, or one line saying why there are none; training results stand either way."""
     try:
-        written = figures.write_run_figures(run_dir, params, data.test_x, data.test_y)
+        with console.status("drawing the figures"):
+            written = figures.write_run_figures(run_dir, params, data.test_x, data.test_y)
     except figures.PlotsUnavailable as exc:
         console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .batching import scale_pixels
 from .losses import log_softmax
 from .network import forward
 from .params import Params, layer_sizes
@@ -28,22 +29,27 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
     return np.divide(np.diag(matrix), totals, out=np.zeros(len(matrix)), where=totals > 0)
 
 
+def _floats(x: np.ndarray) -> np.ndarray:
+    """uint8 pixels are scaled to [0, 1] chunk by chunk, so a whole dataset is never copied."""
+    return scale_pixels(x) if x.dtype == np.uint8 else x
+
+
 def predict_proba(params: Params, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
     """Softmax probabilities `(n, classes)` for many inputs, `batch_size` rows at a time."""
     classes = layer_sizes(params)[-1]
     chunks = [np.zeros((0, classes), dtype=params["W1"].dtype)]
     for i in range(0, len(x), batch_size):
-        chunks.append(np.exp(log_softmax(forward(params, x[i : i + batch_size]))))
+        chunks.append(np.exp(log_softmax(forward(params, _floats(x[i : i + batch_size])))))
     return np.concatenate(chunks)
 
 
 def evaluate(
     params: Params, x: np.ndarray, y: np.ndarray, batch_size: int = 10_000
 ) -> tuple[float, float, np.ndarray]:
-    """Mean cross-entropy, accuracy and predicted labels over a whole dataset."""
+    """Mean cross-entropy, accuracy and predicted labels over a whole dataset (floats or uint8)."""
     total, predicted = 0.0, np.empty(len(x), dtype=np.int64)
     for i in range(0, len(x), batch_size):
-        logits = forward(params, x[i : i + batch_size])
+        logits = forward(params, _floats(x[i : i + batch_size]))
         rows = np.arange(len(logits))
         total += float(-log_softmax(logits)[rows, y[i : i + batch_size]].sum(dtype=np.float64))
         predicted[i : i + len(logits)] = logits.argmax(axis=1)

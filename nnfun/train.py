@@ -18,7 +18,7 @@ import numpy as np
 
 from . import schedule as schedules
 from .augment import augment
-from .batching import SCALE, batches, num_batches, scale_pixels, shuffle
+from .batching import SCALE, batches, num_batches, shuffle
 from .errors import ConfigError, DivergedError
 from .metrics import evaluate
 from .network import dropout_masks, forward_backward
@@ -247,7 +247,6 @@ def fit(
 ) -> Iterator[TrainState]:
     """Train for `c.epochs` epochs (continuing from `state` if given), yielding the state after each."""
     state = state or init_state(c, x.shape[1], int(max(y.max(), y_val.max(initial=0))) + 1)
-    x_val = scale_pixels(x_val) if x_val.dtype == np.uint8 else x_val
     best = max((r.val_accuracy for r in state.history), default=-1.0)
     for epoch in range(state.epoch, c.epochs):
         start = clock()
