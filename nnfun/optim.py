@@ -7,12 +7,10 @@ as it is. Every step returns new read-only arrays; the arguments are never touch
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from .parallel import by_rows
 from .params import Params, freeze
 
 OptState = Params
@@ -67,38 +65,17 @@ def sgd_step(
     new_params: dict[str, np.ndarray] = {}
     new_state: dict[str, np.ndarray] = {}
     for k, w in params.items():
-        w_new, v_new = np.empty_like(w), np.empty_like(w)
-        rows = partial(_sgd_rows, w, grads[k], state[f"velocity.{k}"], w_new, v_new,
-                       lr, momentum, weight_decay, clip, nesterov)  # fmt: skip
-        by_rows(rows, len(w))
-        new_params[k], new_state[f"velocity.{k}"] = w_new, v_new
+        g = _regularised(w, grads[k], weight_decay, clip)
+        g *= lr
+        v = np.multiply(state[f"velocity.{k}"], momentum, dtype=w.dtype)
+        v -= g
+        if nesterov:
+            np.subtract(w, g, out=g)
+            new_params[k] = np.add(g, np.multiply(v, momentum, dtype=w.dtype), out=g)
+        else:
+            new_params[k] = w + v
+        new_state[f"velocity.{k}"] = v
     return freeze(new_params), freeze(new_state)
-
-
-def _sgd_rows(
-    w: np.ndarray,
-    grad: np.ndarray,
-    v: np.ndarray,
-    w_new: np.ndarray,
-    v_new: np.ndarray,
-    lr: float,
-    momentum: float,
-    weight_decay: float,
-    clip: float | None,
-    nesterov: bool,
-    rows: slice,
-) -> None:
-    """`sgd_step` for some rows of one parameter, writing into `w_new` and `v_new`."""
-    g = _regularised(w[rows], grad[rows], weight_decay, clip)
-    g *= lr
-    np.multiply(v[rows], momentum, out=v_new[rows])
-    v_new[rows] -= g
-    if nesterov:
-        np.subtract(w[rows], g, out=w_new[rows])
-        np.multiply(v_new[rows], momentum, out=g)
-        w_new[rows] += g
-    else:
-        np.add(w[rows], v_new[rows], out=w_new[rows])
 
 
 def adam_init(params: Params) -> OptState:

@@ -94,7 +94,7 @@ def test_cosine_warmup_and_one_cycle() -> None:
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
-def test_two_thread_update_of_a_big_matrix_equals_the_plain_formula_bit_for_bit(
+def test_update_of_a_big_matrix_equals_the_plain_float32_formula_bit_for_bit(
     nesterov: bool,
 ) -> None:
     rng = np.random.default_rng(0)
