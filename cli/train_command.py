@@ -1,0 +1,221 @@
+"""`nnfun train` and `nnfun recipes`: settings from recipe, --config file and flags; the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+import nnfun
+from nnfun import Config
+from nnfun.errors import ConfigError, DivergedError
+from nnfun_cli import recipes, training
+from nnfun_cli.datasets import Dataset, resolve_data_dir
+from nnfun_cli.files import atomic_write_bytes, write_json
+from nnfun_cli.shell import (
+    INTERRUPTED,
+    DataDir,
+    err,
+    fail,
+    out,
+    parse_ints,
+    user_errors,
+)
+
+D = Config()  # the seed recipe: every default below comes from here
+
+RUN, NET, SCHED, REG = (
+    "Run",
+    "Network and optimizer",
+    "Learning-rate schedule",
+    "Regularisation and augmentation",
+)
+
+
+def _opt(help: str, panel: str, **kwargs: Any) -> Any:
+    return typer.Option(help=help, rich_help_panel=panel, **kwargs)
+
+
+def train(
+    ctx: typer.Context,
+    data_dir: DataDir = None,
+    dataset: Annotated[
+        str, _opt("Subfolder of the data dir with the four IDX files.", RUN)
+    ] = D.dataset,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Run folder to create [default: a new folder under results/].",
+            show_default=False,
+            rich_help_panel=RUN,
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        _opt("Continue the run in this folder from its last checkpoint.", RUN, show_default=False),
+    ] = None,
+    recipe: Annotated[
+        str, _opt("Start from a shipped recipe (see `nnfun recipes`); flags override it.", RUN)
+    ] = "seed",
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file of settings (keys as in config.json), applied over the recipe.",
+            show_default=False,
+            rich_help_panel=RUN,
+        ),
+    ] = None,
+    seed: Annotated[
+        int, _opt("Seed for weights, split, shuffling, dropout: same seed, same run.", RUN)
+    ] = D.seed,
+    val_size: Annotated[int, _opt("Training images held out for validation.", RUN)] = D.val_size,
+    epochs: Annotated[int, _opt("Passes over the training set.", NET)] = D.epochs,
+    hidden: Annotated[
+        str, _opt("Hidden layer widths, comma-separated: 1024 or 1024,1024.", NET)
+    ] = "1024",
+    batch_size: Annotated[int, _opt("Images per gradient step.", NET)] = D.batch_size,
+    optimizer: Annotated[str, _opt("sgd, nesterov, adam or adamw.", NET)] = D.optimizer,
+    lr: Annotated[float, _opt("Initial (peak) learning rate.", NET)] = D.lr,
+    momentum: Annotated[float, _opt("Momentum of SGD.", NET)] = D.momentum,
+    weight_decay: Annotated[
+        float, _opt("L2 added to the gradient (g + wd * w); decoupled for adamw.", NET)
+    ] = D.weight_decay,
+    clip: Annotated[
+        float, _opt("Clip each gradient value to [-clip, clip]; 0 turns it off.", NET)
+    ] = 5.0,
+    schedule: Annotated[str, _opt("step, cosine, onecycle or constant.", SCHED)] = D.schedule,
+    milestones: Annotated[
+        str, _opt("Epochs at which a step schedule multiplies the rate by gamma.", SCHED)
+    ] = "30,50,65",
+    gamma: Annotated[float, _opt("Learning-rate factor at each milestone.", SCHED)] = D.gamma,
+    warmup: Annotated[
+        float, _opt("Epochs of linear warm-up before the schedule.", SCHED)
+    ] = D.warmup,
+    dropout: Annotated[
+        float, _opt("Dropout rate on hidden layers (inverted dropout).", REG)
+    ] = D.dropout,
+    input_dropout: Annotated[float, _opt("Dropout rate on input pixels.", REG)] = D.input_dropout,
+    label_smoothing: Annotated[
+        float, _opt("Mix this much of a uniform target into the one-hot labels.", REG)
+    ] = D.label_smoothing,
+    shift: Annotated[
+        float, _opt("Random translation of training images, up to this many pixels.", REG)
+    ] = D.shift,
+    rotate: Annotated[float, _opt("Random rotation, up to this many degrees.", REG)] = D.rotate,
+    scale: Annotated[
+        float, _opt("Random scaling by up to this fraction (0.1 = +-10 %).", REG)
+    ] = D.scale,
+    elastic_alpha: Annotated[
+        float, _opt("Strength of elastic distortions (Simard et al.; 0 = off).", REG)
+    ] = D.elastic_alpha,
+    elastic_sigma: Annotated[
+        float, _opt("Smoothness of elastic distortions, in pixels.", REG)
+    ] = D.elastic_sigma,
+    keep_best: Annotated[
+        bool, _opt("Deliver the weights of the best validation epoch.", REG)
+    ] = D.keep_best,
+) -> None:
+    """Train a network. By default the seed recipe: 784-1024-10, SGD + momentum, 80 epochs.
+
+    Shows progress, then writes model.npz, config.json, history.json, metrics.json and figures to
+    the run folder. Ctrl-C stops after the current batch and keeps the last finished epoch.
+    """
+    with user_errors():
+        flags = {k: v for k, v in ctx.params.items() if k not in NOT_SETTINGS and _given(ctx, k)}
+        state = None
+        if resume is not None:
+            if flags:
+                raise ConfigError(
+                    f"--resume continues a run with its saved settings; drop {_flag_names(flags)}"
+                )
+            state, config = training.load_checkpoint(resume)
+            err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
+        else:
+            config = resolve_config(recipe, config_file, flags)
+        data = training.load_data(config, resolve_data_dir(data_dir), err)
+        if len(data.train_x) <= config.val_size:
+            raise ConfigError(
+                f"--val-size {config.val_size} leaves no training images (the set has {len(data.train_x)})"
+            )
+        run_dir = resume or training.new_run_dir(out_dir)
+        _train(config, data, run_dir, state)
+
+
+NOT_SETTINGS = {"data_dir", "out_dir", "resume", "recipe", "config_file"}
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed this option (rather than it taking its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _flag_names(settings: dict[str, Any]) -> str:
+    return ", ".join("--" + k.replace("_", "-") for k in settings)
+
+
+def resolve_config(recipe: str, config_file: Path | None, flags: dict[str, Any]) -> Config:
+    """Recipe, then the --config file, then the flags the user typed: later ones win."""
+    settings = recipes.load_recipe(recipe)
+    if config_file is not None:
+        settings |= recipes.load_config_file(config_file)
+    for name in ("hidden", "milestones"):
+        if name in flags:
+            flags[name] = parse_ints(flags[name], "--" + name)
+    if "clip" in flags:
+        flags["clip"] = flags["clip"] or None
+    return Config.from_dict(settings | flags)
+
+
+def list_recipes(
+    name: Annotated[
+        str | None, typer.Argument(help="Print this recipe's TOML (to start a --config file).")
+    ] = None,
+) -> None:
+    """List the shipped training recipes, or print one as TOML."""
+    with user_errors():
+        if name is not None:
+            print(recipes.recipe_text(name), end="")
+            return
+        table = Table(title="Recipes (nnfun train --recipe NAME)", title_justify="left")
+        table.add_column("name", style="bold")
+        table.add_column("what it is")
+        for recipe_name in recipes.recipe_names():
+            table.add_row(recipe_name, recipes.describe(recipe_name))
+        out.print(table)
+
+
+def _train(config: Config, data: Dataset, run_dir: Path, state: nnfun.TrainState | None) -> None:
+    """Train with progress into `run_dir`, then write the model and metrics and say where they are."""
+    write_json(run_dir / "config.json", {**config.to_dict(), "nnfun_version": nnfun.__version__})
+    header = f"# nnfun {nnfun.__version__}: repeat this run with  nnfun train --config {run_dir / 'config.toml'}\n"
+    atomic_write_bytes(
+        run_dir / "config.toml", (header + recipes.to_toml(config.to_dict())).encode()
+    )
+    sizes = "-".join(map(str, (data.train_x.shape[1], *config.hidden, 10)))
+    err.print(f"training {sizes} on {config.dataset} into {run_dir}")
+    try:
+        final = training.train_with_progress(config, data, run_dir, state, err)
+    except training.Interrupted:
+        saved = (
+            training.load_checkpoint(run_dir)[0].epoch
+            if (run_dir / training.CHECKPOINT).exists()
+            else 0
+        )
+        raise fail(
+            f"interrupted; {saved} finished epoch(s) are saved in {run_dir}. "
+            f"Resume with: nnfun train --resume {run_dir}",
+            INTERRUPTED,
+        ) from None
+    except DivergedError as exc:
+        raise DivergedError(f"{exc}. The last good checkpoint is in {run_dir}.") from None
+    metrics = training.finish(run_dir, config, final, data)
+    out.print(
+        f"test accuracy [bold]{metrics['test_accuracy']:.2%}[/]  (train {metrics['train_accuracy']:.2%}, "
+        f"val {metrics['val_accuracy'] or float('nan'):.2%}, {metrics['train_seconds']:.0f} s of training)"
+    )
+    out.print(f"results in [bold]{run_dir}[/]: model.npz, metrics.json, history.json, config.json")
