@@ -41,6 +41,7 @@ format: $(VENV)/.dev
 
 ## bench: training speed against the matmul floor (and PyTorch, if importable)
 bench: $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet -e ".[all,bench]"
 	$(BIN)/python bench/train_speed.py $(ARGS)
 
 clean:
