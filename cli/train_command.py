@@ -69,6 +69,9 @@ def train(
             rich_help_panel=RUN,
         ),
     ] = None,
+    figures: Annotated[
+        bool, _opt("Draw the PNG figures at the end (needs nnfun[plots]).", RUN)
+    ] = True,
     seed: Annotated[
         int, _opt("Seed for weights, split, shuffling, dropout: same seed, same run.", RUN)
     ] = D.seed,
@@ -142,10 +145,10 @@ def train(
                 f"--val-size {config.val_size} leaves no training images (the set has {len(data.train_x)})"
             )
         run_dir = resume or training.new_run_dir(out_dir)
-        _train(config, data, run_dir, state)
+        _train(config, data, run_dir, state, figures)
 
 
-NOT_SETTINGS = {"data_dir", "out_dir", "resume", "recipe", "config_file"}
+NOT_SETTINGS = {"data_dir", "out_dir", "resume", "recipe", "config_file", "figures"}
 
 
 def _given(ctx: typer.Context, name: str) -> bool:
@@ -189,7 +192,9 @@ def list_recipes(
         out.print(table)
 
 
-def _train(config: Config, data: Dataset, run_dir: Path, state: nnfun.TrainState | None) -> None:
+def _train(
+    config: Config, data: Dataset, run_dir: Path, state: nnfun.TrainState | None, figures: bool
+) -> None:
     """Train with progress into `run_dir`, then write the model and metrics and say where they are."""
     write_json(run_dir / "config.json", {**config.to_dict(), "nnfun_version": nnfun.__version__})
     header = f"# nnfun {nnfun.__version__}: repeat this run with  nnfun train --config {run_dir / 'config.toml'}\n"
@@ -213,7 +218,9 @@ def _train(config: Config, data: Dataset, run_dir: Path, state: nnfun.TrainState
         ) from None
     except DivergedError as exc:
         raise DivergedError(f"{exc}. The last good checkpoint is in {run_dir}.") from None
-    metrics = training.finish(run_dir, config, final, data)
+    metrics, params = training.finish(run_dir, config, final, data)
+    if figures:
+        training.write_figures(run_dir, params, data, err)
     out.print(
         f"test accuracy [bold]{metrics['test_accuracy']:.2%}[/]  (train {metrics['train_accuracy']:.2%}, "
         f"val {metrics['val_accuracy'] or float('nan'):.2%}, {metrics['train_seconds']:.0f} s of training)"

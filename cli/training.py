@@ -157,9 +157,8 @@ def finish(
     config: Config,
     state: TrainState,
     data: Dataset,
-    console: Console | None = None,
-) -> dict[str, Any]:
-    """Write `model.npz`, `metrics.json` and the figures for the finished run; return the metrics."""
+) -> tuple[dict[str, Any], nnfun.Params]:
+    """Write `model.npz` and `metrics.json` for the finished run; return the metrics and weights."""
     params = nnfun.final_params(config, state)
     atomic_write_bytes(run_dir / "model.npz", params_to_npz(params))
     x, y, x_val, y_val = split(config, data)
@@ -176,8 +175,7 @@ def finish(
         "train_seconds": sum(r.seconds for r in state.history),
     }
     write_json(run_dir / "metrics.json", metrics)
-    write_figures(run_dir, params, data, console or Console(stderr=True))
-    return metrics
+    return metrics, params
 
 
 def write_figures(

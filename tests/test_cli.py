@@ -21,7 +21,11 @@ runner = CliRunner()
 
 
 def invoke(*args: str | Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
+    """Run nnfun in-process; training skips the figures (tests/test_figures.py covers them)."""
+    argv = [str(a) for a in args]
+    if argv[:1] == ["train"]:
+        argv.insert(1, "--no-figures")
+    result = runner.invoke(app, argv)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -232,7 +236,7 @@ def test_ctrl_c_keeps_checkpoint_and_resume_is_bit_identical(
         "--lr",
         "0.02",
     ]
-    proc = nnfun_process("train", *flags, "--out", tmp_path / "cut")
+    proc = nnfun_process("train", "--no-figures", *flags, "--out", tmp_path / "cut")
     deadline = time.time() + 60
     while not (tmp_path / "cut" / "checkpoint.npz").exists() and time.time() < deadline:
         time.sleep(0.02)
