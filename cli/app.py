@@ -28,6 +28,7 @@ app = typer.Typer(
 
 
 def version_callback(value: bool) -> None:
+    """`--version`: print it and stop before any command runs."""
     if value:
         out.print(f"nnfun {nnfun.__version__}")
         raise typer.Exit()

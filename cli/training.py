@@ -37,6 +37,8 @@ class Interrupted(Exception):
 
 @dataclass
 class StopFlag:
+    """Set by the SIGINT handler; checked by the loop at every batch boundary."""
+
     requested: bool = False
 
     def check(self, *_: Any) -> None:

@@ -17,6 +17,8 @@ OptState = Params
 
 
 class StepFn(Protocol):
+    """An optimizer step with its hyper-parameters bound: `(params, grads, state, lr) -> (params, state)`."""
+
     def __call__(
         self, params: Params, grads: Params, state: OptState, *, lr: float
     ) -> tuple[Params, OptState]: ...
