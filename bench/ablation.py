@@ -44,7 +44,10 @@ ROWS: list[tuple[str, list[str]]] = [
         ["--optimizer", "nesterov", "--lr", "0.05", "--schedule", "cosine", "--warmup", "2"],
     ),
     ("+ label smoothing 0.1", ["--label-smoothing", "0.1"]),
-    ("best recipe (all of the above but Adam, 200 epochs, keep best)", ["--recipe", "best"]),
+    (
+        "best recipe (two layers, Nesterov + cosine, label smoothing, augmentation; 250 epochs)",
+        ["--recipe", "best"],
+    ),
 ]
 
 
