@@ -203,8 +203,9 @@ def _train(
     )
     sizes = "-".join(map(str, (data.train_x.shape[1], *config.hidden, 10)))
     err.print(f"training {sizes} on {config.dataset} into {run_dir}")
+    parts = training.split(config, data)
     try:
-        final = training.train_with_progress(config, data, run_dir, state, err)
+        final = training.train_with_progress(config, parts, run_dir, state, err)
     except training.Interrupted:
         saved = (
             training.load_checkpoint(run_dir)[0].epoch
@@ -218,7 +219,7 @@ def _train(
         ) from None
     except DivergedError as exc:
         raise DivergedError(f"{exc}. The last good checkpoint is in {run_dir}.") from None
-    metrics, params = training.finish(run_dir, config, final, data)
+    metrics, params = training.finish(run_dir, config, final, parts, data)
     if figures:
         training.write_figures(run_dir, params, data, err)
     out.print(

@@ -105,7 +105,10 @@ def load_checkpoint(run_dir: Path) -> tuple[TrainState, Config]:
     return state, Config.from_dict(config)
 
 
-def split(config: Config, data: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def split(config: Config, data: Dataset) -> Split:
     """The seeded validation split of the training set, the same on every run with this seed."""
     return nnfun.split_validation(
         data.train_x, data.train_y, config.val_size, nnfun.rng_for(config.seed, nnfun.train.SPLIT)
@@ -119,10 +122,10 @@ def save_epoch(run_dir: Path, state: TrainState, config: Config) -> None:
 
 
 def train_with_progress(
-    config: Config, data: Dataset, run_dir: Path, state: TrainState | None, console: Console
+    config: Config, parts: Split, run_dir: Path, state: TrainState | None, console: Console
 ) -> TrainState:
     """Run `fit` under a Rich epoch bar and batch bar, checkpointing after every epoch."""
-    x, y, x_val, y_val = split(config, data)
+    x, y, x_val, y_val = parts
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -158,12 +161,13 @@ def finish(
     run_dir: Path,
     config: Config,
     state: TrainState,
+    parts: Split,
     data: Dataset,
 ) -> tuple[dict[str, Any], nnfun.Params]:
     """Write `model.npz` and `metrics.json` for the finished run; return the metrics and weights."""
     params = nnfun.final_params(config, state)
     atomic_write_bytes(run_dir / "model.npz", params_to_npz(params))
-    x, y, x_val, y_val = split(config, data)
+    x, y, x_val, y_val = parts
     test_loss, test_acc, predicted = nnfun.evaluate(params, data.test_x, data.test_y)
     matrix = nnfun.confusion_matrix(data.test_y, predicted)
     metrics = {
