@@ -12,6 +12,7 @@ import typer
 import nnfun
 from nnfun_cli.inspect_commands import compare, evaluate, gradcheck, report
 from nnfun_cli.predict_command import predict
+from nnfun_cli.serve import serve
 from nnfun_cli.shell import out
 from nnfun_cli.train_command import list_recipes, resolve_config, train
 
@@ -54,6 +55,7 @@ app.command(name="recipes")(list_recipes)
 app.command(name="eval")(evaluate)
 app.command()(gradcheck)
 app.command()(predict)
+app.command()(serve)
 app.command()(report)
 app.command()(compare)
 

@@ -91,6 +91,15 @@ def read_images(path: Path) -> list[Labelled]:
         raise NnfunError(f"{path} is a folder, not an image file") from None
     except OSError as exc:
         raise NnfunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_images(raw, str(path))
+
+
+def decode_images(raw: bytes, name: str, *, max_pixels: int = _MAX_PIXELS) -> list[Labelled]:
+    """The images in a file's bytes, labelled like `read_images` does with `name` for the path.
+
+    Images claiming more than `max_pixels` pixels are refused before they are decoded.
+    """
+    path = Path(name)
     if not raw:
         raise NnfunError(f"{path} is empty (0 bytes), not an image")
     head = raw[:8]
@@ -99,9 +108,9 @@ def read_images(path: Path) -> list[Labelled]:
     elif head.startswith(b"\x1f\x8b") or _is_idx(head):
         arrays = _split_stack(_read_idx(raw, path), path, "IDX")
     elif re.match(rb"P[1-6]\s", head):
-        arrays = [_read_pnm(raw, path)]
+        arrays = [_read_pnm(raw, path, max_pixels)]
     else:
-        arrays = [_read_with_pillow(raw, path)]
+        arrays = [_read_with_pillow(raw, path, max_pixels)]
     if len(arrays) == 1:
         return [(str(path), arrays[0])]
     return [(f"{path}[{i}]", array) for i, array in enumerate(arrays)]
@@ -118,7 +127,7 @@ def read_image(path: Path) -> Image:
 # --- formats ------------------------------------------------------------------------------
 
 
-def _read_with_pillow(raw: bytes, path: Path) -> Image:
+def _read_with_pillow(raw: bytes, path: Path, max_pixels: int) -> Image:
     """Decode PNG, JPEG, BMP, GIF (first frame) and friends with Pillow.
 
     The result keeps what the file holds: grey (H, W) uint8 or uint16 (16-bit PNG), or
@@ -132,7 +141,7 @@ def _read_with_pillow(raw: bytes, path: Path) -> Image:
         raise NnfunError(f"{path}: {PILLOW_HINT}") from None
     try:
         with PILImage.open(io.BytesIO(raw)) as opened:
-            if opened.width * opened.height > _MAX_PIXELS:
+            if opened.width * opened.height > max_pixels:
                 raise NnfunError(
                     f"{path}: {opened.width}×{opened.height} pixels is too large an image"
                 )
@@ -171,7 +180,7 @@ def _pillow_mode(picture: Any) -> Any:
     return picture.convert("RGB")  # CMYK, YCbCr, LAB, HSV
 
 
-def _read_pnm(raw: bytes, path: Path) -> Image:
+def _read_pnm(raw: bytes, path: Path, max_pixels: int) -> Image:
     """Parse a Netpbm file: P1/P4 bitmaps, P2/P5 grey and P3/P6 colour, plain or binary.
 
     Header: magic, width, height and (except for bitmaps) maxval, separated by whitespace,
@@ -191,7 +200,7 @@ def _read_pnm(raw: bytes, path: Path) -> Image:
         pos = match.end()
     width, height = values[0], values[1]
     maxval = 1 if kind in (1, 4) else values[2]
-    if width < 1 or height < 1 or width * height > _MAX_PIXELS:
+    if width < 1 or height < 1 or width * height > max_pixels:
         raise NnfunError(f"{path}: P{kind} image of impossible size {width}×{height}")
     if not 1 <= maxval <= 65535:
         raise NnfunError(f"{path}: P{kind} maxval {maxval} is outside 1-65535")

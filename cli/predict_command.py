@@ -8,11 +8,11 @@ from typing import Annotated
 import numpy as np
 import orjson
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-import nnfun
 from nnfun.errors import NnfunError
-from nnfun.preprocess import to_grey, to_mnist
+from nnfun.reading import read_digit
 from nnfun_cli import images, pictures
 from nnfun_cli.models import load_model
 from nnfun_cli.shell import (
@@ -62,16 +62,19 @@ def predict(
     with user_errors():
         params, _ = load_model(model)
         paths = images.collect_inputs(files, recursive=recursive)
-    results, failures = [], 0
+    results, problems = [], []
     for path in paths:
         try:
             for label, picture in images.read_images(path):
-                seen = _as_network_input(picture, raw)
-                probs = nnfun.predict_proba(params, seen.reshape(1, -1))[0]
-                results.append((label, seen, probs))
+                seen, _, probs = read_digit(params, picture, raw=raw)
+                if probs is None:
+                    problems.append(f"{label}: no digit found (the picture is blank)")
+                else:
+                    results.append((label, seen, probs))
         except NnfunError as exc:
-            failures += 1
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            problems.append(str(exc))
+    for problem in problems:
+        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if json:
         for label, _, probs in results:
             top = np.argsort(probs)[::-1][:3]
@@ -85,18 +88,8 @@ def predict(
             print(orjson.dumps(record).decode())
     else:
         _print_predictions(results, show)
-    if failures:
+    if problems:
         raise typer.Exit(FAILED)
-
-
-def _as_network_input(picture: np.ndarray, raw: bool) -> np.ndarray:
-    """28x28 floats in [0, 1]: MNIST-style preprocessing unless `raw`."""
-    if not raw:
-        return to_mnist(picture)
-    grey = to_grey(picture)
-    if grey.size != 784:
-        raise NnfunError(f"--raw needs 28x28 (784-pixel) input, got shape {picture.shape}")
-    return grey.reshape(28, 28)
 
 
 def _print_predictions(results: list[tuple[str, np.ndarray, np.ndarray]], show: bool) -> None:

@@ -13,6 +13,7 @@ from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy, p
 from .network import dropout_masks, forward, forward_backward, grads
 from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
 from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
+from .reading import Reading, read_digit
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
 from .train import (
     Config,
@@ -38,6 +39,7 @@ __all__ = [
     "OptState",
     "Optimizer",
     "Params",
+    "Reading",
     "Schedule",
     "TrainState",
     "accuracy",
@@ -68,6 +70,7 @@ __all__ = [
     "one_cycle",
     "per_class_accuracy",
     "predict_proba",
+    "read_digit",
     "relative_error",
     "rng_for",
     "scale_pixels",

@@ -1,0 +1,132 @@
+"""`nnfun serve`: a local web page to draw a digit on and watch the network read it."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import webbrowser
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nnfun import Params, layer_sizes
+from nnfun.errors import NnfunError
+from nnfun_cli.files import read_json
+from nnfun_cli.models import load_model
+from nnfun_cli.serve_api import DigitServer
+from nnfun_cli.shell import err, out, user_errors
+
+DEFAULT_PORT = 8000
+PORTS_TRIED = 100
+"""Without --port: the first free one of 8000-8099, else whatever the system offers."""
+
+
+def serve(
+    model: Annotated[
+        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
+    ],
+    host: Annotated[
+        str,
+        typer.Option(help="Address to listen on; anything but loopback lets other machines in."),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port to listen on (0: any free one).",
+            show_default="8000, or the first free one after it",
+            min=0,
+            max=65535,
+        ),
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open the page in your web browser.")
+    ] = False,
+) -> None:
+    """Draw a digit in your browser and watch the network read it, live.
+
+    Serves a page with a canvas: as you draw, it shows the predicted digit, the ten
+    probabilities and the 28x28 image the network saw after the same MNIST-style
+    preprocessing as `nnfun predict`. You can drop an image file on it too. The page uses a
+    small JSON API (GET /api/model, POST /api/predict). Ctrl-C stops the server.
+    """
+    with user_errors():
+        params, run_dir = load_model(model)
+        server = listen(host, port, params, describe_model(params, model, run_dir))
+    try:
+        url = page_url(host, server.server_port)
+        if not is_loopback(host):
+            err.print(
+                f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
+                "machine can use the page",
+                highlight=False,
+                soft_wrap=True,
+            )
+        info = server.model_info
+        out.print(f"serving {info['architecture']} at {url}  (Ctrl-C to stop)", highlight=False)
+        if open_browser:
+            webbrowser.open(url)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        out.print("stopped")
+    finally:
+        server.server_close()
+
+
+def describe_model(params: Params, model: Path, run_dir: Path | None) -> dict[str, Any]:
+    """What `GET /api/model` answers: architecture, size, and the run's test accuracy if known."""
+    sizes = layer_sizes(params)
+    config = _run_file(run_dir, "config.json")
+    metrics = _run_file(run_dir, "metrics.json")
+    accuracy = metrics.get("test_accuracy")
+    return {
+        "name": (run_dir or model).name,
+        "architecture": "-".join(map(str, sizes)),
+        "layers": list(sizes),
+        "parameters": sum(int(v.size) for v in params.values()),
+        "dataset": config.get("dataset", "mnist" if run_dir else None),
+        "test_accuracy": accuracy if isinstance(accuracy, int | float) else None,
+    }
+
+
+def _run_file(run_dir: Path | None, name: str) -> dict[str, Any]:
+    """A run folder's JSON file, or {} when there is none or it is unreadable (it only informs)."""
+    if run_dir is None:
+        return {}
+    try:
+        value = read_json(run_dir / name)
+    except NnfunError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def listen(host: str, port: int | None, params: Params, model_info: dict[str, Any]) -> DigitServer:
+    """A server bound to `host:port`, or to the first free port from 8000 when port is None."""
+    candidates = (
+        [port] if port is not None else [*range(DEFAULT_PORT, DEFAULT_PORT + PORTS_TRIED), 0]
+    )
+    for candidate in candidates:
+        try:
+            return DigitServer((host, candidate), params, model_info)
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise NnfunError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+            if port is not None:
+                raise NnfunError(f"port {port} on {host} is taken; choose another --port") from None
+    raise NnfunError(f"no free port on {host}")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and the loopback addresses (127.0.0.0/8, ::1): this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def page_url(host: str, port: int) -> str:
+    """The URL to print: a wildcard address is shown as localhost, IPv6 in brackets."""
+    shown = "localhost" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
