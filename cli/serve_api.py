@@ -141,8 +141,8 @@ class DigitServer(ThreadingHTTPServer):
 class DigitHandler(BaseHTTPRequestHandler):
     """One connection: each request is routed, answered, and only errors are logged."""
 
-    server_version = "nnfun"
-    sys_version = ""
+    def version_string(self) -> str:
+        return "nnfun"
 
     def setup(self) -> None:
         super().setup()
