@@ -2,32 +2,32 @@
 
 The core is pure: parameters are an immutable mapping of read-only arrays, and every function
 returns new values instead of changing its arguments. Compose them into a loop of your own, or
-use `fit`, the loop the `nnfun` command runs.
+give your parts (an optimizer, a schedule) to `fit`. Files live apart, in `nnfun.io`; the names
+a script needs most are re-exported here: `load_dataset`, `save_model`, `load_model`,
+`read_image`.
 """
 
+__version__ = "0.2.0"
+
+from .augment import Augmentation, augment
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
+from .inference import as_rows, predict, predict_proba
+from .io import load_dataset, load_model, read_image, save_model
 from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
-from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy, predict_proba
+from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
 from .network import dropout_masks, forward, forward_backward, grads
 from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
 from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
+from .preprocess import to_grey, to_mnist
+from . import recipe
+from .recipe import Config
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
-from .train import (
-    Config,
-    EpochRecord,
-    TrainState,
-    final_params,
-    fit,
-    init_state,
-    rng_for,
-    train_epoch,
-)
-
-__version__ = "0.1.0"
+from .train import EpochRecord, TrainState, final_params, fit, rng_for, train_epoch
 
 __all__ = [
+    "Augmentation",
     "Config",
     "ConfigError",
     "DataError",
@@ -43,6 +43,8 @@ __all__ = [
     "accuracy",
     "adam_init",
     "adam_step",
+    "as_rows",
+    "augment",
     "batches",
     "cast",
     "confusion_matrix",
@@ -59,17 +61,22 @@ __all__ = [
     "gradcheck",
     "grads",
     "init_params",
-    "init_state",
     "layer_sizes",
+    "load_dataset",
+    "load_model",
     "log_softmax",
     "num_batches",
     "num_layers",
     "numerical_grads",
     "one_cycle",
     "per_class_accuracy",
+    "predict",
     "predict_proba",
+    "read_image",
+    "recipe",
     "relative_error",
     "rng_for",
+    "save_model",
     "scale_pixels",
     "sgd_init",
     "sgd_step",
@@ -78,6 +85,8 @@ __all__ = [
     "softmax_cross_entropy",
     "split_validation",
     "step_decay",
+    "to_grey",
+    "to_mnist",
     "train_epoch",
     "warmup",
 ]
