@@ -9,6 +9,7 @@ a script needs most are re-exported here: `load_dataset`, `save_model`, `load_mo
 
 __version__ = "0.2.0"
 
+from . import recipe
 from .augment import Augmentation, augment
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
@@ -21,7 +22,6 @@ from .network import dropout_masks, forward, forward_backward, grads
 from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
 from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
 from .preprocess import to_grey, to_mnist
-from . import recipe
 from .recipe import Config
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
 from .train import EpochRecord, TrainState, final_params, fit, rng_for, train_epoch

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from nnfun.io import runs
-from nnfun_cli import plots as figures
 from nnfun_cli.app import app
 from nnfun_cli.tables import sparkline
 
