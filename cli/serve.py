@@ -12,8 +12,9 @@ import typer
 
 from nnfun import Params, layer_sizes
 from nnfun.errors import NnfunError
-from nnfun_cli.files import read_json
-from nnfun_cli.models import load_model
+from nnfun.io.files import read_json
+from nnfun.io.models import load_model, model_file
+from nnfun.io.runs import CONFIG_JSON, METRICS
 from nnfun_cli.serve_api import DigitServer
 from nnfun_cli.shell import err, out, user_errors
 
@@ -51,8 +52,8 @@ def serve(
     small JSON API (GET /api/model, POST /api/predict). Ctrl-C stops the server.
     """
     with user_errors():
-        params, run_dir = load_model(model)
-        server = listen(host, port, params, describe_model(params, model, run_dir))
+        params = load_model(model)
+        server = listen(host, port, params, describe_model(params, model))
     try:
         url = page_url(host, server.server_port)
         if not is_loopback(host):
@@ -73,11 +74,12 @@ def serve(
         server.server_close()
 
 
-def describe_model(params: Params, model: Path, run_dir: Path | None) -> dict[str, Any]:
+def describe_model(params: Params, model: Path) -> dict[str, Any]:
     """What `GET /api/model` answers: architecture, size, and the run's test accuracy if known."""
     sizes = layer_sizes(params)
-    config = _run_file(run_dir, "config.json")
-    metrics = _run_file(run_dir, "metrics.json")
+    run_dir = model_file(model)[1]
+    config = _run_file(run_dir, CONFIG_JSON)
+    metrics = _run_file(run_dir, METRICS)
     accuracy = metrics.get("test_accuracy")
     return {
         "name": (run_dir or model).name,

@@ -27,8 +27,8 @@ import orjson
 
 from nnfun import Params
 from nnfun.errors import NnfunError
+from nnfun.io.images import decode_images
 from nnfun.reading import read_digit
-from nnfun_cli.images import decode_images
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body accepted, in bytes: room for a phone photo as JPEG."""

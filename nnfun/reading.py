@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import NnfunError
-from .metrics import predict_proba
+from .inference import predict_proba
 from .params import Params
 from .preprocess import MIN_CONTRAST, FloatImage, to_grey, to_mnist
 

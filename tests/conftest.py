@@ -78,14 +78,13 @@ def small_run(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFac
     A few seconds of training, about 95 % on the test set: good enough to read a drawn digit.
     """
     import nnfun as nf
-    from nnfun.serialize import params_to_npz
 
     x, y = nf.scale_pixels(mnist["train-images-idx3-ubyte"]), mnist["train-labels-idx1-ubyte"]
     config = nf.Config(hidden=(64,), epochs=2, lr=0.05, val_size=0)
-    *_, state = nf.fit(config, x, y, x[:0], y[:0])
+    *_, state = nf.recipe.train(config, x, y, x[:0], y[:0])
     test_acc = nf.evaluate(state.params, mnist["t10k-images-idx3-ubyte"], mnist[FILES[3]])[1]
     run = tmp_path_factory.mktemp("run")
-    (run / "model.npz").write_bytes(params_to_npz(state.params))
+    nf.save_model(run / "model.npz", state.params)
     (run / "metrics.json").write_text(f'{{"test_accuracy": {test_acc}}}')
     (run / "config.json").write_text('{"dataset": "mnist", "hidden": [64]}')
     return run

@@ -23,7 +23,6 @@ from typer.testing import CliRunner
 
 import nnfun as nf
 from nnfun_cli.app import app
-from nnfun_cli.models import load_model
 from nnfun_cli.serve import describe_model, listen
 from nnfun_cli.serve_api import MAX_BODY, DigitServer
 
@@ -33,8 +32,8 @@ runner = CliRunner()
 @contextmanager
 def running(run: Path, client_timeout: float = 10.0) -> Iterator[int]:
     """A server for the model in `run`, in a thread of this process; yields its port."""
-    params, run_dir = load_model(run)
-    info = describe_model(params, run, run_dir)
+    params = nf.load_model(run)
+    info = describe_model(params, run)
     server = DigitServer(("127.0.0.1", 0), params, info, client_timeout=client_timeout)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -175,7 +174,7 @@ def test_the_answer_holds_the_image_the_network_saw(port: int, small_run: Path, 
     answer = request(port, "POST", "/api/predict", drawing_of(digit), "application/octet-stream")
     body = answer.json()
     seen = np.array(body["pixels"])  # type: ignore[index]
-    params, _ = load_model(small_run)
+    params = nf.load_model(small_run)
     expected = nf.read_digit(params, np.asarray(Image.open(io.BytesIO(drawing_of(digit)))))
     assert seen.shape == (28, 28) and seen.max() > 0.9
     np.testing.assert_allclose(seen, expected.seen, atol=5e-4)
@@ -185,7 +184,7 @@ def test_the_answer_holds_the_image_the_network_saw(port: int, small_run: Path, 
 
 def test_json_pixels_raw_and_preprocessed(port: int, small_run: Path, mnist) -> None:  # type: ignore[no-untyped-def]
     digits = mnist["t10k-images-idx3-ubyte"][:5]
-    params, _ = load_model(small_run)
+    params = nf.load_model(small_run)
     expected = nf.predict_proba(params, nf.scale_pixels(digits.reshape(5, 784)))
     for digit, probs in zip(digits, expected, strict=True):
         raw = post_json(port, {"pixels": digit.tolist(), "raw": True}).json()
@@ -393,8 +392,8 @@ def test_serve_warns_when_other_machines_can_connect(small_run: Path, tmp_path: 
 
 
 def test_default_port_is_8000_or_the_next_free_one(small_run: Path) -> None:
-    params, run_dir = load_model(small_run)
-    info = describe_model(params, small_run, run_dir)
+    params = nf.load_model(small_run)
+    info = describe_model(params, small_run)
     first = listen("127.0.0.1", None, params, info)
     try:
         second = listen("127.0.0.1", None, params, info)
