@@ -65,8 +65,8 @@ def serve(
             )
         info = server.model_info
         out.print(f"serving {info['architecture']} at {url}  (Ctrl-C to stop)", highlight=False)
-        if open_browser:
-            webbrowser.open(url)
+        if open_browser and not webbrowser.open(url):
+            err.print("no web browser found here: open the address yourself", highlight=False)
         server.serve_forever()
     except KeyboardInterrupt:
         out.print("stopped")

@@ -14,7 +14,7 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -185,7 +185,7 @@ class DigitHandler(BaseHTTPRequestHandler):
             )
         raise HttpError(HTTPStatus.NOT_FOUND, f"no such page: {path}")
 
-    def _answer(self, route: Any) -> None:
+    def _answer(self, route: Callable[[str], Response]) -> None:
         """Route the request and send the answer; refusals and surprises become JSON."""
         try:
             response = route(urlsplit(self.path).path)
