@@ -6,6 +6,7 @@ Selenium (in the dev extra); without them the tests skip, saying so.
 
 from __future__ import annotations
 
+import base64
 import math
 import shutil
 from collections.abc import Iterator
@@ -134,11 +135,15 @@ def draw(driver: Any, strokes: list[Stroke], kind: str = interaction.POINTER_MOU
     actions.perform()
 
 
+def settled(driver: Any) -> bool:
+    """No answer on its way: the reading shown is for the picture as it is now."""
+    return driver.find_element(By.CSS_SELECTOR, ".reading").get_attribute("aria-busy") == "false"
+
+
 def draw_and_read(driver: Any, strokes: list[Stroke]) -> tuple[str, str]:
-    """Draw, wait for the answer to settle, return (digit shown, confidence shown)."""
+    """Draw, wait for the answer to the finished drawing, return (digit, confidence) shown."""
     draw(driver, strokes)
-    wait_for(driver, lambda d: d.find_element(By.ID, "digit").text != "")
-    driver.execute_script("return new Promise((done) => setTimeout(done, 600))")
+    wait_for(driver, lambda d: settled(d) and d.find_element(By.ID, "digit").text != "")
     return (
         driver.find_element(By.ID, "digit").text,
         driver.find_element(By.ID, "confidence").text,
@@ -217,12 +222,25 @@ def test_controls_are_labelled_and_reachable_by_keyboard(browser: Any, page_url:
     assert browser.find_element(By.ID, "pad").get_attribute("aria-label")
 
 
-def test_choose_an_image_file(browser: Any, page_url: str, mnist, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_choose_or_drop_an_image_file(browser: Any, page_url: str, mnist, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     open_page(browser, page_url)
     photo = Image.fromarray(255 - mnist["t10k-images-idx3-ubyte"][1]).resize((200, 200))
     photo.save(tmp_path / "two.jpg", quality=90)
     browser.find_element(By.ID, "file").send_keys(str(tmp_path / "two.jpg"))
     wait_for(browser, lambda d: d.find_element(By.ID, "digit").text == "2")
+    browser.find_element(By.ID, "clear").click()
+    wait_for(browser, lambda d: status(d) == "draw a digit")
+    Image.fromarray(mnist["t10k-images-idx3-ubyte"][0]).save(tmp_path / "seven.png")
+    drop = """
+        const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+        const files = new DataTransfer();
+        files.items.add(new File([bytes], "seven.png", {type: "image/png"}));
+        const pad = document.getElementById("pad");
+        pad.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true}));
+    """
+    png = base64.b64encode((tmp_path / "seven.png").read_bytes()).decode()
+    browser.execute_script(drop, png)
+    wait_for(browser, lambda d: d.find_element(By.ID, "digit").text == "7")
 
 
 def test_a_phone_sized_window_draws_with_a_finger(

@@ -15,6 +15,7 @@ const seen = document.getElementById("seen").getContext("2d");
 const digitEl = document.getElementById("digit");
 const confidenceEl = document.getElementById("confidence");
 const statusEl = document.getElementById("status");
+const readingEl = document.querySelector(".reading");
 const bars = buildBars(document.getElementById("bars"));
 
 const state = {
@@ -163,13 +164,16 @@ fileInput.addEventListener("change", () => {
   fileInput.value = "";
 });
 
+// A file dropped anywhere on the page is read (instead of the browser leaving the page for it).
 const dropzone = document.getElementById("dropzone");
-dropzone.addEventListener("dragover", (event) => {
+document.addEventListener("dragover", (event) => {
   event.preventDefault();
   dropzone.classList.add("dragging");
 });
-dropzone.addEventListener("dragleave", () => dropzone.classList.remove("dragging"));
-dropzone.addEventListener("drop", (event) => {
+document.addEventListener("dragleave", (event) => {
+  if (!event.relatedTarget) dropzone.classList.remove("dragging");
+});
+document.addEventListener("drop", (event) => {
   event.preventDefault();
   dropzone.classList.remove("dragging");
   useFile(event.dataTransfer.files[0]);
@@ -190,11 +194,14 @@ function changed() {
   }
   const due = Math.min(PAUSE_MS, Math.max(0, state.lastAsked + MAX_WAIT_MS - performance.now()));
   state.timer = setTimeout(ask, due);
+  readingEl.setAttribute("aria-busy", "true"); // an answer is on its way
 }
 
 function pictureToSend() {
-  if (state.file && state.strokes.length === 0) return Promise.resolve(state.file.blob);
-  return new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+  if (state.file && state.strokes.length === 0) return state.file.blob;
+  // toDataURL encodes at once; toBlob may wait for the browser to be idle (a second, headless).
+  const base64 = pad.toDataURL("image/png").split(",")[1];
+  return new Blob([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], { type: "image/png" });
 }
 
 async function ask() {
@@ -203,7 +210,7 @@ async function ask() {
   state.lastAsked = performance.now();
   const version = state.version;
   try {
-    const body = await pictureToSend();
+    const body = pictureToSend();
     const type = body.type || "application/octet-stream";
     const response = await fetch("/api/predict", {
       method: "POST",
@@ -219,6 +226,7 @@ async function ask() {
   } finally {
     state.busy = false;
     if (version !== state.version && !isEmpty()) changed();
+    else readingEl.setAttribute("aria-busy", "false");
   }
 }
 
@@ -241,6 +249,7 @@ function show(answer) {
 }
 
 function showEmpty() {
+  readingEl.setAttribute("aria-busy", "false");
   setReading("", "", "draw a digit");
   setBars(null, null);
   drawSeen(null);
