@@ -23,8 +23,11 @@ LOG_EVERY = 5.0
 """Seconds between two progress lines when stderr is not a terminal."""
 
 
-def megabytes(n: float) -> str:
-    return f"{n / 1e6:.1f} MB"
+def size(n: float) -> str:
+    """`512 B`, `48.3 kB`, `9.9 MB` (decimal units, as browsers and pip show them)."""
+    if n < 1e3:
+        return f"{n:.0f} B"
+    return f"{n / 1e3:.1f} kB" if n < 1e6 else f"{n / 1e6:.1f} MB"
 
 
 @dataclass
@@ -39,8 +42,8 @@ class _Download:
     def summary(self) -> str:
         """`4.2 of 9.9 MB, 1.3 MB/s`."""
         seconds = max(time.monotonic() - self.started, 1e-6)
-        of = f" of {megabytes(self.total)}" if self.total else ""
-        return f"{megabytes(self.done)}{of}, {megabytes(self.done / seconds)}/s"
+        of = f" of {size(self.total)}" if self.total else ""
+        return f"{size(self.done)}{of}, {size(self.done / seconds)}/s"
 
 
 class LoadingDisplay:
@@ -81,8 +84,8 @@ class LoadingDisplay:
         seconds = max(time.monotonic() - current.started, 1e-6)
         name = urlsplit(current.url).path.rsplit("/", 1)[-1]
         self._console.print(
-            f"  {name}: {megabytes(current.done)} in {seconds:.1f} s "
-            f"({megabytes(current.done / seconds)}/s) from {urlsplit(current.url).netloc}",
+            f"  {name}: {size(current.done)} in {seconds:.1f} s "
+            f"({size(current.done / seconds)}/s) from {urlsplit(current.url).netloc}",
             style="dim",
         )
 
