@@ -21,6 +21,7 @@ from nnfun.errors import NnfunError
 from nnfun.io.runs import Run, config_differences, format_setting, load_run, run_labels
 from nnfun_cli import plots
 from nnfun_cli.shell import PIPE_WIDTH, emit_json, err, out, user_errors
+from nnfun_cli.tables import titled
 
 SEPARATORS = "-_/ "
 
@@ -58,7 +59,7 @@ def short_labels(names: Sequence[str]) -> list[str]:
 def _by_run(runs: list[Run], labels: list[str], differs: list[str]) -> Table:
     """One row per run: its differing settings, best validation accuracy, test accuracy, time."""
     top = max(run.test_accuracy for run in runs)
-    table = Table(title=f"{len(runs)} runs", title_justify="left")
+    table = Table()
     table.add_column("run", no_wrap=True)
     for key in differs:
         table.add_column(key.replace("_", " "), justify="right", style="cyan")
@@ -79,7 +80,7 @@ def _by_run(runs: list[Run], labels: list[str], differs: list[str]) -> Table:
 def _by_setting(runs: list[Run], labels: list[str], differs: list[str]) -> Table:
     """The same table turned: one row per setting or result, one column per run."""
     top = max(run.test_accuracy for run in runs)
-    table = Table(title=f"{len(runs)} runs", title_justify="left")
+    table = Table()
     table.add_column("")
     for label in labels:
         table.add_column(label, justify="right", no_wrap=True)
@@ -161,7 +162,7 @@ def compare(
         emit_json(_document(runs, differs, written))
         return
     table, labels = comparison_table(runs, differs)
-    out.print(table)
+    out.print(titled(f"{len(runs)} runs", table))
     for run, label, name in zip(runs, labels, run_labels(runs), strict=True):
         if label != name:
             out.print(f"  {label}: {run.path}")

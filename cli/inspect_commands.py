@@ -29,7 +29,7 @@ from nnfun_cli.shell import (
     parse_ints,
     user_errors,
 )
-from nnfun_cli.tables import confusion_table, per_digit_table, sparkline
+from nnfun_cli.tables import confusion_table, per_digit_table, sparkline, titled
 
 
 def evaluate(
@@ -134,9 +134,7 @@ def gradcheck(
     if json:
         emit_json({"errors": errors, "max_error": worst, "tolerance": tolerance, "passed": passed})
     else:
-        table = Table(
-            title=f"Gradient check, network {sizes}, float64, eps {eps:g}", title_justify="left"
-        )
+        table = Table()
         for column in ("parameter", "shape", "max relative error", ""):
             table.add_column(column, justify="right" if column != "" else "left")
         for name, error in errors.items():
@@ -146,7 +144,7 @@ def gradcheck(
                 f"{error:.2e}",
                 Text("ok", "green") if error <= tolerance else Text("FAIL", "bold red"),
             )
-        out.print(table)
+        out.print(titled(f"Gradient check, network {sizes}, float64, eps {eps:g}", table))
         out.print(
             Text.assemble(
                 ("passed", "green") if passed else ("failed", "bold red"),

@@ -28,6 +28,7 @@ from nnfun_cli.shell import (
     parse_ints,
     user_errors,
 )
+from nnfun_cli.tables import titled
 
 D = Config()  # the seed recipe: every default below comes from here
 
@@ -222,12 +223,12 @@ def list_recipes(
         if name is not None:
             emit(recipes.recipe_text(name))
             return
-        table = Table(title="Recipes (nnfun train --recipe NAME)", title_justify="left")
+        table = Table()
         table.add_column("name", style="bold")
         table.add_column("what it is")
         for recipe_name in recipes.recipe_names():
             table.add_row(recipe_name, recipes.describe(recipe_name))
-        out.print(table)
+        out.print(titled("Recipes (nnfun train --recipe NAME)", table))
 
 
 def _load_data(config: Config, data_dir: Path) -> Dataset:

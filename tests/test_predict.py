@@ -103,3 +103,23 @@ def test_missing_model_or_input(model, tmp_path) -> None:  # type: ignore[no-unt
     assert result.exit_code == 2 and "no model" in result.stderr
     result = runner.invoke(app, ["predict", str(model[0]), str(tmp_path / "missing.png")])
     assert result.exit_code == 1 and "missing.png does not exist" in result.stderr
+
+
+def test_has_ink_tells_digits_from_blank_pictures(mnist) -> None:  # type: ignore[no-untyped-def]
+    digits = mnist["t10k-images-idx3-ubyte"][:1000]
+    assert all(nf.has_ink(d) for d in digits)
+    assert all(nf.has_ink(255 - d) for d in digits[:50])  # dark ink on white counts too
+    assert all(nf.has_ink(nf.to_mnist(255 - d)) for d in digits[:50])
+    rng = np.random.default_rng(0)
+    blank = [
+        np.zeros((28, 28), np.uint8),
+        np.full((28, 28), 255, np.uint8),
+        np.full((400, 300, 3), 0.6),
+        np.clip(0.9 + 0.02 * rng.standard_normal((200, 200)), 0, 1),  # paper with faint noise
+        np.zeros((0, 0)),
+    ]
+    assert not any(nf.has_ink(b) for b in blank)
+    assert not any(nf.has_ink(nf.to_mnist(b)) for b in blank[:4])
+    speck = np.zeros((28, 28))
+    speck[14, 14] = 1.0  # one bright pixel is not a digit
+    assert not nf.has_ink(speck)
