@@ -63,11 +63,13 @@ def invoke(*args: str | Path) -> tuple[int, str, str]:
 def run(random_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny finished run (no figures) in a folder whose name holds Rich markup."""
     folder = tmp_path_factory.mktemp("runs") / "run[bold]"
-    code, _, err = invoke(
+    code, out, err = invoke(
         "train", "--data-dir", random_data, "--out", folder, "--no-figures",
         "--epochs", "2", "--hidden", "16", "--val-size", "100",
     )  # fmt: skip
     assert code == 0, err
+    assert f"training 784-16-10 on mnist into {folder}" in err
+    assert f"results in {folder}: model.npz" in out
     return folder
 
 
@@ -104,6 +106,11 @@ def test_user_text_is_never_read_as_markup(
     assert code == 2 and "data[x]" in err and "'d[red]'" in err
     code, _, err = invoke("train", "--config", tmp_path / "cfg[bold].toml")
     assert code == 2 and "cfg[bold].toml" in err
+    code, _, err = invoke("gradcheck", "--sizes", "8,[red]4")
+    assert code == 2 and "'8,[red]4'" in err
+    other = shutil.copytree(run, tmp_path / "other[red]")
+    code, out, _ = invoke("compare", run, other)
+    assert code == 0 and "run[bold]" in out and "other[red]" in out
 
     import builtins
 
