@@ -145,8 +145,8 @@ def _fetch(url: str, timeout: float, progress: Progress = _no_progress) -> bytes
                 raise DataError(f"file too large: over {MAX_DOWNLOAD:,} bytes")
             progress(url, received, total)
         body = b"".join(chunks)
-    if length is not None and len(body) != int(length):
-        raise DataError(f"truncated: got {len(body):,} of {int(length):,} bytes")
+    if total is not None and len(body) != total:
+        raise DataError(f"truncated: got {len(body):,} of {total:,} bytes")
     return body
 
 
