@@ -7,7 +7,7 @@
 # process it starts.
 #
 #   bench/env_unset.sh --epochs 5                                   # uses `python` on PATH
-#   PYTHON=/work/torchvenv/bin/python bench/env_unset.sh --epochs 5 # with the PyTorch comparison
+#   PYTHON=../torchvenv/bin/python bench/env_unset.sh --epochs 5 # with the PyTorch comparison
 #
 # All arguments are passed on to train_speed.py.
 set -euo pipefail

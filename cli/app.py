@@ -10,10 +10,11 @@ from typing import Annotated, Any
 import typer
 
 import nnfun
-from nnfun_cli.inspect_commands import compare, evaluate, gradcheck, report
+from nnfun_cli.compare_command import compare
+from nnfun_cli.inspect_commands import evaluate, gradcheck, report
 from nnfun_cli.predict_command import predict
 from nnfun_cli.serve import serve
-from nnfun_cli.shell import out
+from nnfun_cli.shell import guard_stdout, out
 from nnfun_cli.train_command import list_recipes, resolve_config, train
 
 __all__ = ["app", "main", "resolve_config"]
@@ -61,5 +62,6 @@ app.command()(compare)
 
 
 def main() -> Any:
-    """Console-script entry point."""
+    """Console-script entry point: a closed pipe on stdout ends it quietly (see `shell`)."""
+    guard_stdout()
     return app()

@@ -2,26 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
-import orjson
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from nnfun.errors import NnfunError
+import nnfun
+from nnfun.errors import ConfigError, NnfunError
 from nnfun.io import images
 from nnfun.io.models import load_model
 from nnfun.reading import read_digit
 from nnfun_cli import digit_art
-from nnfun_cli.shell import (
-    FAILED,
-    err,
-    out,
-    user_errors,
-)
+from nnfun_cli.shell import FAILED, emit_json, err, error_line, out, user_errors
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network made of one image; `probs` is None when the image holds no digit."""
+
+    file: str
+    seen: np.ndarray
+    """The 28x28 image in [0, 1] the network read."""
+    probs: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file (or folder) that could not be read, and why."""
+
+    file: str
+    error: str
+
+
+def predict_picture(params: nnfun.Params, file: str, picture: np.ndarray, raw: bool) -> Prediction:
+    """The network's probabilities for one picture, or none when it has no ink (`read_digit`)."""
+    seen, _, probs = read_digit(params, picture, raw=raw)
+    return Prediction(file, seen, probs)
+
+
+def prediction_record(p: Prediction) -> dict[str, Any]:
+    """The JSON form of one prediction (also the shape `nnfun predict --json` documents)."""
+    if p.probs is None:
+        return {
+            "file": p.file,
+            "digit": None,
+            "confidence": None,
+            "blank": True,
+            "top3": [],
+            "probabilities": None,
+        }
+    top = np.argsort(p.probs)[::-1][:3]
+    return {
+        "file": p.file,
+        "digit": int(top[0]),
+        "confidence": float(p.probs[top[0]]),
+        "blank": False,
+        "top3": [{"digit": int(d), "probability": float(p.probs[d])} for d in top],
+        "probabilities": p.probs.tolist(),
+    }
 
 
 def predict(
@@ -51,72 +94,97 @@ def predict(
         bool, typer.Option("--recursive", "-r", help="Look into sub-folders too.")
     ] = False,
     json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per input file, nothing else.")
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON document: {predictions: [...], errors: [...]}."
+        ),
+    ] = False,
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl", help="Print JSON Lines: one object per image or error, as they come."
+        ),
     ] = False,
 ) -> None:
     """Recognise the digit in each file: predicted digit, confidence and the top 3.
 
     Photos and drawings are converted like MNIST was made (greyscale, ink made white on black,
-    cropped, scaled to 20 px, centred by mass in 28x28). A file that cannot be read gets its own
-    error line; the others are still predicted, and the exit code is 1.
+    cropped, scaled to 20 px, centred by mass in 28x28). A picture with no ink gets "no digit
+    found". A file that cannot be read gets its own error line; the others are still predicted.
+    The exit code is 1 if any file could not be read or held no digit.
     """
     with user_errors():
+        if json and jsonl:
+            raise ConfigError("choose one of --json and --jsonl")
         params = load_model(model)
-        paths = images.collect_inputs(files, recursive=recursive)
-    results, problems = [], []
-    for path in paths:
-        try:
-            for label, picture in images.read_images(path):
-                seen, _, probs = read_digit(params, picture, raw=raw)
-                if probs is None:
-                    problems.append(f"{label}: no digit found (the picture is blank)")
-                else:
-                    results.append((label, seen, probs))
-        except NnfunError as exc:
-            problems.append(str(exc))
-    for problem in problems:
-        err.print(f"[bold red]error:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    predictions: list[Prediction] = []
+    failures: list[Failure] = []
+    for outcome in _outcomes(params, files, raw=raw, recursive=recursive):
+        if isinstance(outcome, Failure):
+            failures.append(outcome)
+            err.print(error_line(outcome.error))
+        else:
+            predictions.append(outcome)
+        if jsonl:
+            emit_json(vars(outcome) if isinstance(outcome, Failure) else prediction_record(outcome))
     if json:
-        for label, _, probs in results:
-            top = np.argsort(probs)[::-1][:3]
-            record = {
-                "file": label,
-                "digit": int(top[0]),
-                "confidence": float(probs[top[0]]),
-                "top3": [{"digit": int(d), "probability": float(probs[d])} for d in top],
-                "probabilities": probs.tolist(),
+        emit_json(
+            {
+                "predictions": [prediction_record(p) for p in predictions],
+                "errors": [vars(f) for f in failures],
             }
-            print(orjson.dumps(record).decode())
-    else:
-        _print_predictions(results, show)
-    if problems:
+        )
+    elif not jsonl:
+        _print_predictions(predictions, show)
+    if failures or any(p.probs is None for p in predictions):
         raise typer.Exit(FAILED)
 
 
-def _print_predictions(results: list[tuple[str, np.ndarray, np.ndarray]], show: bool) -> None:
+def _outcomes(
+    params: nnfun.Params, files: list[Path], *, raw: bool, recursive: bool
+) -> Iterator[Prediction | Failure]:
+    """A prediction for every image in `files` (folders expanded), a Failure for each bad one."""
+    for given in files:
+        try:
+            paths = images.collect_inputs([given], recursive=recursive)
+        except NnfunError as exc:
+            yield Failure(str(given), str(exc))
+            continue
+        for path in paths:
+            try:
+                pictures = images.read_images(path)
+                found = [predict_picture(params, label, p, raw) for label, p in pictures]
+            except NnfunError as exc:
+                yield Failure(str(path), str(exc))
+                continue
+            yield from found
+
+
+def _print_predictions(predictions: list[Prediction], show: bool) -> None:
     if show:
-        for label, seen, probs in results:
+        for p in predictions:
             out.print(
-                digit_art.prediction_panel(label, seen, probs, color=out.color_system is not None)
+                digit_art.prediction_panel(
+                    p.file, p.seen, p.probs, color=out.draws_in_colour, width=out.width
+                )
             )
+        return
+    if not predictions:
         return
     table = Table()
     table.add_column("file", overflow="fold")
     table.add_column("digit", justify="center")
     table.add_column("confidence", justify="right")
     table.add_column("top 3", no_wrap=True)
-    for label, _, probs in results:
-        top = np.argsort(probs)[::-1][:3]
+    for p in predictions:
+        if p.probs is None:
+            table.add_row(p.file, "-", "-", Text("no digit found", style="bold"))
+            continue
+        top = np.argsort(p.probs)[::-1][:3]
         table.add_row(
-            label,
-            f"[bold]{top[0]}[/]",
-            f"{probs[top[0]]:.1%}",
-            "  ".join(f"{d} {probs[d]:.1%}" for d in top),
+            p.file,
+            Text(str(top[0]), style="bold"),
+            f"{p.probs[top[0]]:.1%}",
+            "  ".join(f"{d} {p.probs[d]:.1%}" for d in top),
         )
-    if results:
-        out.print(table)
-
-
-RunDir = Annotated[
-    Path, typer.Argument(help="A run folder made by nnfun train.", show_default=False)
-]
+    out.print(table)

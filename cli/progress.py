@@ -67,7 +67,9 @@ def train_with_progress(
     flag = StopFlag()
     train_size = len(data.train_x) - config.val_size
     with (
-        Progress(*columns, console=console, transient=True) as progress,
+        Progress(
+            *columns, console=console, transient=True, disable=not console.is_interactive
+        ) as progress,
         ctrl_c_stops_at_next_batch(flag),
     ):
         epochs = progress.add_task("epochs", total=config.epochs, completed=done)

@@ -1,27 +1,128 @@
-"""What every command shares: the consoles, exit codes, one-line errors, common options."""
+"""What every command shares: the consoles, exit codes, one-line errors, common options.
+
+Three rules hold for everything the commands print, so no command has to remember them:
+
+* User text (paths, file names, option values, hints) is printed literally: the consoles never
+  read Rich markup or emoji codes, and styled parts are built as `Text`, not as `[bold]` tags.
+* Output that goes to a pipe or a file is never wrapped or cut, whatever `COLUMNS` says: lines
+  stay whole for `tail`, `grep` and `cut`, and tables take their natural width. A terminal still
+  gets lines and tables that fit it.
+* A reader that goes away (`nnfun eval RUN | head -1`) ends the command quietly with success.
+
+Colour follows Rich's rules: none when `NO_COLOR` is set (https://no-color.org), none and no
+cursor movement on `TERM=dumb`, none into a pipe.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn, TextIO, cast
 
+import orjson
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.text import Text
 
 from nnfun.errors import ConfigError, DivergedError, NnfunError
 
 # Exit codes, documented in the README.
 OK, FAILED, BAD_INPUT, DIVERGED, INTERRUPTED = 0, 1, 2, 3, 130
 
-out = Console()
-err = Console(stderr=True)
+PIPE_WIDTH = 1_000_000
+"""Width of a console that is not a terminal: in effect, no wrapping at all."""
+
+
+def quit_on_broken_pipe() -> NoReturn:
+    """The reader of stdout has gone (`| head -1`): nothing more to say, and nothing failed.
+
+    stdout is pointed at /dev/null first, so the interpreter's last flush cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    raise SystemExit(OK)
+
+
+class ShellConsole(Console):
+    """A Rich console that prints user text literally and does not wrap into a pipe."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        super().__init__(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size; a pipe or file is as wide as any line."""
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self.width, self.height = new_size
+
+    @property
+    def draws_in_colour(self) -> bool:
+        """True when colours reach the reader: a colour terminal and no `NO_COLOR`."""
+        return self.color_system is not None and not self.no_color
+
+    def on_broken_pipe(self) -> None:
+        quit_on_broken_pipe()
+
+
+out = ShellConsole()
+err = ShellConsole(stderr=True)
+
+
+class _BrokenPipeGuard:
+    """Wraps sys.stdout so that every writer (Rich, print, Typer's help) ends quietly on EPIPE."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            quit_on_broken_pipe()
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            quit_on_broken_pipe()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    """Install the broken-pipe guard on sys.stdout (once, at the entry point)."""
+    if not isinstance(sys.stdout, _BrokenPipeGuard):
+        sys.stdout = cast(TextIO, _BrokenPipeGuard(sys.stdout))
+
+
+def emit(text: str) -> None:
+    """Write `text` to stdout exactly as it is (JSON, TOML) and flush it."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def emit_json(document: Any) -> None:
+    """One JSON document on one line of stdout."""
+    emit(orjson.dumps(document).decode() + "\n")
+
+
+def error_line(message: str) -> Text:
+    """`error: <message>`, the message taken literally."""
+    return Text.assemble(("error:", "bold red"), " ", message)
 
 
 def fail(message: str, code: int = BAD_INPUT) -> typer.Exit:
     """Print one line `error: ...` on stderr and return the Exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(error_line(message))
     return typer.Exit(code)
 
 

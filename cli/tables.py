@@ -6,10 +6,16 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from nnfun import EpochRecord
+
+
+def titled(title: str, table: Table) -> Group:
+    """A table under its title on a line of its own (a table's own title wraps at its width)."""
+    return Group(Text(title, style="table.title"), table)
 
 
 def epoch_line(r: EpochRecord, epochs: int) -> str:
@@ -70,7 +76,7 @@ def per_digit_table(
     title: str = "Per digit",
     *,
     overall: float | None = None,
-) -> Table:
+) -> Group:
     """One row per class: how many test images, accuracy, and a bar zoomed in so digits differ.
 
     Bars start at a round number below the weakest digit (said in the column header); digits below
@@ -83,7 +89,7 @@ def per_digit_table(
         )
     floor = _bar_floor([a for a, n in zip(accuracies, counts, strict=True) if n] + [overall])
     width = 24
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column("digit", justify="right")
     table.add_column("images", justify="right")
     table.add_column("accuracy", justify="right")
@@ -97,17 +103,15 @@ def per_digit_table(
         table.add_row(
             str(digit), f"{n:,}", Text(f"{acc:.2%}", style=style), bar(share, width, style)
         )
-    return table
+    return titled(title, table)
 
 
-def confusion_table(matrix: np.ndarray) -> Table:
+def confusion_table(matrix: np.ndarray) -> Group:
     """Counts with rows = true digit and columns = predicted; diagonal blue, big mistakes orange.
 
     Blue and orange stay distinct with colour-blindness; zeros are a dim dot so mistakes stand out.
     """
-    table = Table(
-        title="Confusion matrix (rows: true digit, columns: predicted)", title_justify="left"
-    )
+    table = Table()
     table.add_column("", justify="right", style="bold")
     for j in range(matrix.shape[1]):
         table.add_column(str(j), justify="right")
@@ -125,4 +129,4 @@ def confusion_table(matrix: np.ndarray) -> Table:
             else:
                 cells.append(Text("·", style="dim"))
         table.add_row(str(i), *cells)
-    return table
+    return titled("Confusion matrix (rows: true digit, columns: predicted)", table)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from nnfun import Config, Params
 from nnfun.errors import ConfigError, DivergedError, NnfunError
@@ -15,16 +16,19 @@ from nnfun.io.checkpoints import load_checkpoint
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
 from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
 from nnfun.io.session import new_run_dir
-from nnfun_cli import plots, progress
+from nnfun_cli import downloads, plots, progress
+from nnfun_cli.choices import OptimizerName, RecipeName, ScheduleName, complete_dataset
 from nnfun_cli.shell import (
     INTERRUPTED,
     DataDir,
+    emit,
     err,
     fail,
     out,
     parse_ints,
     user_errors,
 )
+from nnfun_cli.tables import titled
 
 D = Config()  # the seed recipe: every default below comes from here
 
@@ -44,7 +48,12 @@ def train(
     ctx: typer.Context,
     data_dir: DataDir = None,
     dataset: Annotated[
-        str, _opt("Subfolder of the data dir with the four IDX files.", RUN)
+        str,
+        _opt(
+            "Subfolder of the data dir with the four IDX files (mnist is downloaded if missing).",
+            RUN,
+            autocompletion=complete_dataset,
+        ),
     ] = D.dataset,
     out_dir: Annotated[
         Path | None,
@@ -60,7 +69,8 @@ def train(
         _opt("Continue the run in this folder from its last checkpoint.", RUN, show_default=False),
     ] = None,
     recipe: Annotated[
-        str, _opt("Start from a shipped recipe (see `nnfun recipes`); flags override it.", RUN)
+        RecipeName,
+        _opt("Start from a shipped recipe (see `nnfun recipes`); flags override it.", RUN),
     ] = "seed",
     config_file: Annotated[
         Path | None,
@@ -83,7 +93,10 @@ def train(
         str, _opt("Hidden layer widths, comma-separated: 1024 or 1024,1024.", NET)
     ] = "1024",
     batch_size: Annotated[int, _opt("Images per gradient step.", NET)] = D.batch_size,
-    optimizer: Annotated[str, _opt("sgd, nesterov, adam or adamw.", NET)] = D.optimizer,
+    optimizer: Annotated[
+        OptimizerName,
+        _opt("sgd (with momentum), nesterov, adam or adamw.", NET, metavar="<name>"),
+    ] = D.optimizer,
     lr: Annotated[float, _opt("Initial (peak) learning rate.", NET)] = D.lr,
     momentum: Annotated[float, _opt("Momentum of SGD.", NET)] = D.momentum,
     weight_decay: Annotated[
@@ -92,7 +105,14 @@ def train(
     clip: Annotated[
         float, _opt("Clip each gradient value to [-clip, clip]; 0 turns it off.", NET)
     ] = 5.0,
-    schedule: Annotated[str, _opt("step, cosine, onecycle or constant.", SCHED)] = D.schedule,
+    schedule: Annotated[
+        ScheduleName,
+        _opt(
+            "Learning-rate schedule after the warm-up: step, cosine, onecycle or constant.",
+            SCHED,
+            metavar="<name>",
+        ),
+    ] = D.schedule,
     milestones: Annotated[
         str, _opt("Epochs at which a step schedule multiplies the rate by gamma.", SCHED)
     ] = "30,50,65",
@@ -197,26 +217,29 @@ def _where(exc: ConfigError, flags: dict[str, Any], config_file: Path | None) ->
 
 def list_recipes(
     name: Annotated[
-        str | None, typer.Argument(help="Print this recipe's TOML (to start a --config file).")
+        RecipeName | None,
+        typer.Argument(
+            help="Print this recipe's TOML (to start a --config file).", show_default=False
+        ),
     ] = None,
 ) -> None:
     """List the shipped training recipes, or print one as TOML."""
     with user_errors():
         if name is not None:
-            print(recipes.recipe_text(name), end="")
+            emit(recipes.recipe_text(name))
             return
-        table = Table(title="Recipes (nnfun train --recipe NAME)", title_justify="left")
+        table = Table()
         table.add_column("name", style="bold")
         table.add_column("what it is")
         for recipe_name in recipes.recipe_names():
             table.add_row(recipe_name, recipes.describe(recipe_name))
-        out.print(table)
+        out.print(titled("Recipes (nnfun train --recipe NAME)", table))
 
 
 def _load_data(config: Config, data_dir: Path) -> Dataset:
     """The dataset named in the config, downloading MNIST if it is missing."""
-    with err.status(f"loading {config.dataset} from {data_dir}"):
-        return load_dataset(config.dataset, data_dir, log=lambda line: err.print(line, style="dim"))
+    with downloads.loading(err, f"loading {config.dataset} from {data_dir}") as shown:
+        return load_dataset(config.dataset, data_dir, log=shown.log, progress=shown.progress)
 
 
 def _write_figures(run_dir: Path, params: Params, data: Dataset) -> None:
@@ -226,9 +249,9 @@ def _write_figures(run_dir: Path, params: Params, data: Dataset) -> None:
             written = plots.write_run_figures(run_dir, params, data.test_x, data.test_y)
     except NnfunError as exc:  # PlotsUnavailable's message is already the hint
         prefix = "" if isinstance(exc, plots.PlotsUnavailable) else "figures not written: "
-        err.print(f"{prefix}{exc}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"{prefix}{exc}")
         return
-    err.print(f"figures: {', '.join(p.name for p in written)}", highlight=False, soft_wrap=True)
+    err.print(f"figures: {', '.join(p.name for p in written)}")
 
 
 def _train(config: Config, data: Dataset, run_dir: Path, done: int, figures: bool) -> None:
@@ -251,7 +274,16 @@ def _train(config: Config, data: Dataset, run_dir: Path, done: int, figures: boo
     if figures:
         _write_figures(run_dir, params, data)
     out.print(
-        f"test accuracy [bold]{metrics['test_accuracy']:.2%}[/]  (train {metrics['train_accuracy']:.2%}, "
-        f"val {metrics['val_accuracy'] or float('nan'):.2%}, {metrics['train_seconds']:.0f} s of training)"
+        Text.assemble(
+            "test accuracy ",
+            (f"{metrics['test_accuracy']:.2%}", "bold"),
+            f"  (train {metrics['train_accuracy']:.2%}, "
+            f"val {metrics['val_accuracy'] or float('nan'):.2%}, "
+            f"{metrics['train_seconds']:.0f} s of training)",
+        )
     )
-    out.print(f"results in [bold]{run_dir}[/]: {MODEL}, {METRICS}, {HISTORY}, {CONFIG_JSON}")
+    out.print(
+        Text.assemble(
+            "results in ", (str(run_dir), "bold"), f": {MODEL}, {METRICS}, {HISTORY}, {CONFIG_JSON}"
+        )
+    )

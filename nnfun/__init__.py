@@ -21,7 +21,7 @@ from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
 from .network import dropout_masks, forward, forward_backward, grads
 from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
 from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
-from .preprocess import to_grey, to_mnist
+from .preprocess import has_ink, to_grey, to_mnist
 from .reading import Reading, read_digit
 from .recipe import Config
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
@@ -86,6 +86,7 @@ __all__ = [
     "global_norm",
     "gradcheck",
     "grads",
+    "has_ink",
     "init_params",
     "is_weight",
     "layer_sizes",

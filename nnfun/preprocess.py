@@ -152,6 +152,28 @@ def to_mnist(image: npt.ArrayLike) -> FloatImage:
     return _centre_by_mass(patch, MNIST_SIZE, MNIST_CENTRE)
 
 
+INK_CONTRAST = 0.2
+"""A pixel is ink when it differs from the picture's typical (median) level by this much..."""
+MIN_INK_PIXELS = 4
+"""...and a picture holds a digit when at least this many pixels are ink."""
+
+
+def has_ink(image: npt.ArrayLike) -> bool:
+    """True when `image` holds something to read; False for a blank page or an all-zero array.
+
+    Meant for what the network is about to read (the output of `to_mnist`, which is all zeros
+    when it found no ink, or a raw 28×28 input): a network always answers with some digit, even
+    for an empty picture, so callers should say "no digit found" instead when this is False.
+    Ink is any pixel at least `INK_CONTRAST` above or below the median level, so uniform grey,
+    white and black pictures are blank, whatever their polarity.
+    """
+    grey = to_grey(image)
+    if grey.size == 0:
+        return False
+    contrast = np.abs(grey - np.median(grey))
+    return int(np.count_nonzero(contrast >= INK_CONTRAST)) >= MIN_INK_PIXELS
+
+
 def is_mnist_like(image: npt.ArrayLike, *, dark_below: float = 0.1) -> bool:
     """True when `image` already looks like an MNIST digit: 28×28 with a dark background.
 

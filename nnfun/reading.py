@@ -15,7 +15,7 @@ import numpy.typing as npt
 from .errors import NnfunError
 from .inference import predict_proba
 from .params import Params
-from .preprocess import MIN_CONTRAST, FloatImage, to_grey, to_mnist
+from .preprocess import FloatImage, has_ink, to_grey, to_mnist
 
 
 class Reading(NamedTuple):
@@ -34,10 +34,10 @@ def read_digit(params: Params, picture: npt.ArrayLike, *, raw: bool = False) -> 
     """The digit in `picture` (any size, grey or colour; see `to_mnist`), or no digit if blank.
 
     `raw=True` skips the preprocessing for input that is already a 28×28 MNIST-style image.
-    Blank means no pixel of `seen` reaches `MIN_CONTRAST`: nothing was written.
+    Blank means `has_ink(seen)` is False: nothing was written.
     """
     seen = _as_network_input(picture, raw)
-    if float(seen.max()) < MIN_CONTRAST:
+    if not has_ink(seen):
         return Reading(seen, None, None)
     probs = predict_proba(params, seen.reshape(1, -1))[0]
     return Reading(seen, int(np.argmax(probs)), probs)

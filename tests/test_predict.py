@@ -30,12 +30,11 @@ def model(mnist, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, nf.Par
 
 
 def predict_json(*args: str | Path) -> tuple[int, list[dict], str]:  # type: ignore[type-arg]
+    """Run `predict --json`: the exit code, the predictions of its one document, stderr."""
     result = runner.invoke(app, ["predict", *map(str, args), "--json"])
-    return (
-        result.exit_code,
-        [orjson.loads(line) for line in result.stdout.splitlines()],
-        result.stderr,
-    )
+    document = orjson.loads(result.stdout)
+    assert set(document) == {"predictions", "errors"}
+    return result.exit_code, document["predictions"], result.stderr
 
 
 def test_rendered_photos_and_drawings_match_accuracy_on_the_arrays(mnist, model, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +45,7 @@ def test_rendered_photos_and_drawings_match_accuracy_on_the_arrays(mnist, model,
         render(digit, i, rng, tmp_path)
     code, records, err = predict_json(path, tmp_path)
     assert code == 0, err
-    assert len(records) == 300
+    assert len(records) == 300 and not any(r["blank"] for r in records)
     by_index = {int(Path(r["file"]).name[5:9]): r["digit"] for r in records}
     rendered = np.mean([by_index[i] == labels[i] for i in range(300)])
     original = nf.accuracy(nf.forward(params, nf.scale_pixels(digits)), labels)
@@ -103,4 +102,24 @@ def test_missing_model_or_input(model, tmp_path) -> None:  # type: ignore[no-unt
     result = runner.invoke(app, ["predict", str(tmp_path / "nope.npz"), str(tmp_path)])
     assert result.exit_code == 2 and "no model" in result.stderr
     result = runner.invoke(app, ["predict", str(model[0]), str(tmp_path / "missing.png")])
-    assert result.exit_code == 2 and "does not exist" in result.stderr
+    assert result.exit_code == 1 and "missing.png does not exist" in result.stderr
+
+
+def test_has_ink_tells_digits_from_blank_pictures(mnist) -> None:  # type: ignore[no-untyped-def]
+    digits = mnist["t10k-images-idx3-ubyte"][:1000]
+    assert all(nf.has_ink(d) for d in digits)
+    assert all(nf.has_ink(255 - d) for d in digits[:50])  # dark ink on white counts too
+    assert all(nf.has_ink(nf.to_mnist(255 - d)) for d in digits[:50])
+    rng = np.random.default_rng(0)
+    blank = [
+        np.zeros((28, 28), np.uint8),
+        np.full((28, 28), 255, np.uint8),
+        np.full((400, 300, 3), 0.6),
+        np.clip(0.9 + 0.02 * rng.standard_normal((200, 200)), 0, 1),  # paper with faint noise
+        np.zeros((0, 0)),
+    ]
+    assert not any(nf.has_ink(b) for b in blank)
+    assert not any(nf.has_ink(nf.to_mnist(b)) for b in blank[:4])
+    speck = np.zeros((28, 28))
+    speck[14, 14] = 1.0  # one bright pixel is not a digit
+    assert not nf.has_ink(speck)

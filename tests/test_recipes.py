@@ -51,8 +51,11 @@ def test_bad_config_files(tmp_path: Path, text: str, needle: str) -> None:
 
 
 def test_unknown_recipe() -> None:
-    result = runner.invoke(app, ["train", "--recipe", "nope"])
-    assert result.exit_code == 2 and "choose one of" in result.stderr
+    result = runner.invoke(app, ["train", "--recipe", "nope"])  # a choice: Typer refuses it
+    message = " ".join(result.stderr.replace("│", " ").split())
+    assert result.exit_code == 2 and "'nope' is not one of 'best', 'seed'" in message
+    with pytest.raises(nf.ConfigError, match="choose one of"):  # a script gets the same answer
+        resolve_config("nope", None, {})
 
 
 configs = st.builds(

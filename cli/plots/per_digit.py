@@ -41,7 +41,7 @@ def _draw_per_digit(fig: Figure, *, matrix: np.ndarray, title: str) -> None:
     ax.text(
         overall,
         1.005,
-        f"all digits: {overall:.2f} %",
+        f"overall accuracy: {overall:.2f} %",
         transform=ax.get_xaxis_transform(),
         ha="center",
         va="bottom",
@@ -81,8 +81,8 @@ def _draw_per_digit(fig: Figure, *, matrix: np.ndarray, title: str) -> None:
     ax.set_axisbelow(True)
     ax.legend(
         handles=[
-            Patch(color=BLUE, label="at or above all digits"),
-            Patch(color=ORANGE, label="below all digits"),
+            Patch(color=BLUE, label="at or above the overall accuracy"),
+            Patch(color=ORANGE, label="below the overall accuracy"),
         ],
         loc="upper right",
         bbox_to_anchor=(1.0, -0.09),

@@ -4,7 +4,7 @@ Nothing in the core (`nnfun/*.py`) imports this package; it imports the core.
 """
 
 from .checkpoints import load_checkpoint, save_checkpoint
-from .datasets import Dataset, load_dataset, resolve_data_dir
+from .datasets import Dataset, load_dataset, load_test_set, resolve_data_dir
 from .files import atomic_write_bytes, read_json, write_json
 from .images import read_image, read_images
 from .models import load_model, save_model
@@ -19,6 +19,7 @@ __all__ = [
     "load_dataset",
     "load_model",
     "load_run",
+    "load_test_set",
     "read_image",
     "read_images",
     "read_json",

@@ -46,11 +46,19 @@ ENV_VAR = "NNFUN_DATA"
 USER_AGENT = "nnfun (https://pypi.org/project/nnfun/; python urllib)"
 MAX_DOWNLOAD = 100 * 2**20  # bytes; the largest MNIST file is 9.9 MB gzipped
 
+CHUNK = 64 * 1024  # bytes read between two progress reports
+
 Log = Callable[[str], None]
+Progress = Callable[[str, int, int | None], None]
+"""`progress(url, bytes_so_far, total)` as a download goes; `total` is None when unknown."""
 
 
 def _no_log(_: str) -> None:
     """Default `log`: say nothing."""
+
+
+def _no_progress(url: str, done: int, total: int | None) -> None:
+    """Default `progress`: say nothing."""
 
 
 @dataclass(frozen=True)
@@ -87,14 +95,18 @@ def download(
     sha256: str,
     timeout: float = 30.0,
     log: Log = _no_log,
+    progress: Progress = _no_progress,
 ) -> Path:
-    """Fetch `<mirror>/<name>.gz` from the first mirror that serves the right content."""
+    """Fetch `<mirror>/<name>.gz` from the first mirror that serves the right content.
+
+    `log` gets a line per attempt and per failure; `progress` the bytes received so far.
+    """
     tried = []
     for mirror in mirrors:
         url = f"{mirror.rstrip('/')}/{name}.gz"
         log(f"downloading {url}")
         try:
-            body = _fetch(url, timeout)
+            body = _fetch(url, timeout, progress)
             _check_sha256(body, sha256)
         except (OSError, http.client.HTTPException, ValueError, DataError) as exc:
             reason = _describe(exc)
@@ -110,8 +122,8 @@ def download(
     )
 
 
-def _fetch(url: str, timeout: float) -> bytes:
-    """The whole body of `url`; raises if it is shorter than its Content-Length says."""
+def _fetch(url: str, timeout: float, progress: Progress = _no_progress) -> bytes:
+    """The whole body of `url`, read in chunks; raises if shorter than its Content-Length says."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -120,11 +132,21 @@ def _fetch(url: str, timeout: float) -> bytes:
         raise
     with response:
         length = response.headers.get("Content-Length")
-        if length is not None and int(length) > MAX_DOWNLOAD:
-            raise DataError(f"file too large: {int(length):,} bytes")
-        body: bytes = response.read()
-    if length is not None and len(body) != int(length):
-        raise DataError(f"truncated: got {len(body):,} of {int(length):,} bytes")
+        total = int(length) if length is not None else None
+        if total is not None and total > MAX_DOWNLOAD:
+            raise DataError(f"file too large: {total:,} bytes")
+        chunks: list[bytes] = []
+        received = 0
+        progress(url, received, total)
+        while chunk := response.read(CHUNK):
+            chunks.append(chunk)
+            received += len(chunk)
+            if received > MAX_DOWNLOAD:
+                raise DataError(f"file too large: over {MAX_DOWNLOAD:,} bytes")
+            progress(url, received, total)
+        body = b"".join(chunks)
+    if total is not None and len(body) != total:
+        raise DataError(f"truncated: got {len(body):,} of {total:,} bytes")
     return body
 
 
@@ -165,40 +187,81 @@ def load_dataset(
     *,
     download_missing: bool = True,
     log: Log = _no_log,
+    progress: Progress = _no_progress,
 ) -> Dataset:
     """Load `<data_dir>/<name>/` (four IDX files), downloading missing MNIST files first.
 
     `data_dir` defaults to `$NNFUN_DATA`, else `./data`. Images come back as read-only uint8
     rows `(n, 784)`, labels as uint8 `(n,)`: `train_x, train_y, test_x, test_y`.
     """
-    dataset = name
+    arrays, folder = _arrays(name, data_dir, tuple(FILES), download_missing, log, progress)
+    try:
+        train = check_images_labels(arrays["train_images"], arrays["train_labels"], "train")
+        test = check_images_labels(arrays["test_images"], arrays["test_labels"], "test")
+    except DataError as exc:
+        raise DataError(f"{folder}: {exc}; {_fix(name)}") from None
+    if train[0].shape[1] != test[0].shape[1]:
+        raise DataError(
+            f"{folder}: train images have {train[0].shape[1]} pixels, test images "
+            f"{test[0].shape[1]}; {_fix(name)}"
+        )
+    return Dataset(train_x=train[0], train_y=train[1], test_x=test[0], test_y=test[1])
+
+
+def load_test_set(
+    name: str = "mnist",
+    data_dir: str | Path | None = None,
+    *,
+    download_missing: bool = True,
+    log: Log = _no_log,
+    progress: Progress = _no_progress,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """Only the test images and labels (`t10k-*`): all that evaluating a model needs.
+
+    The training files may be absent; a missing MNIST test file is downloaded, as by
+    `load_dataset`. Returns read-only uint8 rows `(n, 784)` and labels `(n,)`.
+    """
+    keys = ("test_images", "test_labels")
+    arrays, folder = _arrays(name, data_dir, keys, download_missing, log, progress)
+    try:
+        return check_images_labels(arrays["test_images"], arrays["test_labels"], "test")
+    except DataError as exc:
+        raise DataError(f"{folder}: {exc}; {_fix(name)}") from None
+
+
+def _arrays(
+    dataset: str,
+    data_dir: str | Path | None,
+    keys: Sequence[str],
+    download_missing: bool,
+    log: Log,
+    progress: Progress,
+) -> tuple[dict[str, npt.NDArray[Any]], Path]:
+    """The parsed IDX files `keys` (of FILES) of a dataset, missing MNIST files downloaded first."""
     if not dataset or dataset in (".", "..") or Path(dataset).name != dataset:
         raise DataError(f"bad dataset name {dataset!r}: expected a folder name like 'mnist'")
     data_dir = resolve_data_dir(data_dir)
     folder = data_dir / dataset
-    missing = [n for n in FILES.values() if find_file(data_dir, dataset, n) is None]
+    wanted = [FILES[key] for key in keys]
+    missing = [n for n in wanted if find_file(data_dir, dataset, n) is None]
     if missing and (dataset != "mnist" or not download_missing):
         hint = _manual_hint(missing, folder)
         raise DataError(f"dataset {dataset!r} is incomplete: missing {', '.join(missing)}. {hint}")
     for name in missing:
         try:
-            download(name, folder, mirrors=MNIST_MIRRORS, sha256=MNIST_SHA256[name], log=log)
+            download(
+                name,
+                folder,
+                mirrors=MNIST_MIRRORS,
+                sha256=MNIST_SHA256[name],
+                log=log,
+                progress=progress,
+            )
         except DataError as exc:
             others = [f"{n}.gz" for n in missing if n != name]
             also = f" The other missing files, {', '.join(others)}, go there too." if others else ""
             raise DataError(f"{exc}{also}") from None
-    arrays = {key: _read(data_dir, dataset, name) for key, name in FILES.items()}
-    try:
-        train = check_images_labels(arrays["train_images"], arrays["train_labels"], "train")
-        test = check_images_labels(arrays["test_images"], arrays["test_labels"], "test")
-    except DataError as exc:
-        raise DataError(f"{folder}: {exc}; {_fix(dataset)}") from None
-    if train[0].shape[1] != test[0].shape[1]:
-        raise DataError(
-            f"{folder}: train images have {train[0].shape[1]} pixels, test images "
-            f"{test[0].shape[1]}; {_fix(dataset)}"
-        )
-    return Dataset(train_x=train[0], train_y=train[1], test_x=test[0], test_y=test[1])
+    return {key: _read(data_dir, dataset, FILES[key]) for key in keys}, folder
 
 
 def _fix(dataset: str) -> str:
