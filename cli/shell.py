@@ -37,6 +37,11 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         raise fail("interrupted", INTERRUPTED) from None
+    except MemoryError as exc:
+        raise fail(f"not enough memory ({exc or 'MemoryError'})", FAILED) from None
+    except OSError as exc:  # a path the OS refuses: too long, a link loop, no permission...
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise fail(f"{where}{exc.strerror or exc}") from None
 
 
 def parse_ints(text: str, name: str) -> tuple[int, ...]:

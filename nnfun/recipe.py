@@ -23,9 +23,9 @@ import numpy as np
 from . import schedule as schedules
 from .augment import Augmentation
 from .batching import split_validation
-from .errors import ConfigError
+from .errors import ConfigError, ModelError
 from .optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
-from .params import Params, init_params
+from .params import Params, init_params, layer_sizes
 from .train import INIT, SPLIT, TrainState, fit, rng_for
 
 OptimizerName = Literal["sgd", "nesterov", "adam", "adamw"]
@@ -277,6 +277,52 @@ def fit_options(c: Config) -> dict[str, Any]:
 def init_network(c: Config, inputs: int = 784, classes: int = 10) -> Params:
     """He-initialised weights for `inputs-hidden...-classes`, drawn from `rng_for(seed, INIT)`."""
     return init_params((inputs, *c.hidden, classes), rng_for(c.seed, INIT))
+
+
+def check_state(c: Config, state: TrainState) -> None:
+    """ModelError unless a saved state can continue this config (a checkpoint read back).
+
+    The network must have the config's hidden widths, the epoch must lie within the run, and
+    the optimizer state must be exactly what this config's optimizer keeps for this network
+    (same names, shapes and types, finite): a state edited by hand or saved under another
+    optimizer would otherwise fail deep in a step, or silently train something else.
+    """
+    sizes = layer_sizes(state.params)
+    if sizes[1:-1] != c.hidden:
+        raise ModelError(
+            f"its network is {'-'.join(map(str, sizes))}, but its settings say hidden {list(c.hidden)}"
+        )
+    if state.epoch > c.epochs:
+        raise ModelError(f"it is at epoch {state.epoch} of a run of {c.epochs} epochs")
+    expected, saved = optimizer(c).init(state.params), state.opt_state
+    fits = set(saved) == set(expected) and all(
+        saved[k].shape == v.shape and saved[k].dtype == v.dtype for k, v in expected.items()
+    )
+    if not fits:
+        raise ModelError(
+            f"its optimizer state is not what optimizer {c.optimizer} keeps for this network "
+            "(saved by another optimizer, or edited)"
+        )
+    if not all(np.isfinite(v).all() for v in saved.values()):
+        raise ModelError("its optimizer state holds NaN or infinite values")
+    if state.best_params is not None and layer_sizes(state.best_params) != sizes:
+        raise ModelError("its best weights do not have the network's shape")
+
+
+def training_bytes(c: Config, inputs: int, classes: int, rows: int) -> int:
+    """Rough peak memory of training this config on `rows` images of `inputs` values.
+
+    float32 weights times the copies a step holds (weights, gradients, new weights, optimizer
+    state, best weights), the float64 draw of the largest layer at initialisation, and the
+    activations of a batch forward and backward (and of a 10,000-image evaluation chunk).
+    """
+    sizes = (inputs, *c.hidden, classes)
+    layers = list(zip(sizes[:-1], sizes[1:], strict=True))
+    weights = sum(a * b + b for a, b in layers)
+    copies = 3 + (1 if c.optimizer in ("sgd", "nesterov") else 2) + int(c.keep_best)
+    rows_at_once = max(min(c.batch_size, rows), min(10_000, rows))
+    activations = rows_at_once * sum(sizes) * 4 * 4  # z, relu(z), dropout mask, backward delta
+    return 4 * weights * copies + 8 * max(a * b for a, b in layers) + activations
 
 
 def split(

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import DataError
-from ..idx import GZIP_MAGIC, check_images_labels, gunzip, parse_idx
-from .files import atomic_write_bytes
+from ..errors import DataError, NnfunError
+from ..idx import GZIP_MAGIC, MAX_BYTES, check_images_labels, gunzip, parse_idx
+from .files import atomic_write_bytes, read_capped
 
 #: The four IDX files of an MNIST-style dataset (each may also be stored as `<name>.gz`).
 FILES = {
@@ -122,7 +122,9 @@ def _fetch(url: str, timeout: float) -> bytes:
         length = response.headers.get("Content-Length")
         if length is not None and int(length) > MAX_DOWNLOAD:
             raise DataError(f"file too large: {int(length):,} bytes")
-        body: bytes = response.read()
+        body: bytes = response.read(MAX_DOWNLOAD + 1)  # a server may send no length, or lie
+    if len(body) > MAX_DOWNLOAD:
+        raise DataError(f"file too large: more than {MAX_DOWNLOAD:,} bytes")
     if length is not None and len(body) != int(length):
         raise DataError(f"truncated: got {len(body):,} of {int(length):,} bytes")
     return body
@@ -154,7 +156,7 @@ def _manual_hint(names: Sequence[str], folder: Path) -> str:
     """Tell the user which files to put where by hand."""
     files = ", ".join(f"{n}.gz" for n in names)
     return (
-        f"Put {files} (or the same without .gz, decompressed) into {folder.resolve()}/ by hand, "
+        f"Put {files} (or the same without .gz, decompressed) into {os.path.abspath(folder)}/ by hand, "
         f"or point --data-dir or {ENV_VAR} at a folder whose {folder.name}/ subfolder holds them."
     )
 
@@ -176,6 +178,9 @@ def load_dataset(
         raise DataError(f"bad dataset name {dataset!r}: expected a folder name like 'mnist'")
     data_dir = resolve_data_dir(data_dir)
     folder = data_dir / dataset
+    for path in (data_dir, folder):
+        if os.path.lexists(path) and not path.is_dir():
+            raise DataError(f"{path} is not a folder (a file, or a link that leads nowhere)")
     missing = [n for n in FILES.values() if find_file(data_dir, dataset, n) is None]
     if missing and (dataset != "mnist" or not download_missing):
         hint = _manual_hint(missing, folder)
@@ -193,6 +198,9 @@ def load_dataset(
         test = check_images_labels(arrays["test_images"], arrays["test_labels"], "test")
     except DataError as exc:
         raise DataError(f"{folder}: {exc}; {_fix(dataset)}") from None
+    for split, (images, _) in (("training", train), ("test", test)):
+        if not len(images):
+            raise DataError(f"{folder}: the {split} set holds no images; {_fix(dataset)}")
     if train[0].shape[1] != test[0].shape[1]:
         raise DataError(
             f"{folder}: train images have {train[0].shape[1]} pixels, test images "
@@ -214,9 +222,9 @@ def _read(data_dir: Path, dataset: str, name: str) -> npt.NDArray[Any]:
     if path is None:
         raise DataError(f"{data_dir / dataset / name} disappeared while loading")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raw = read_capped(path, MAX_BYTES, "dataset file")
+    except NnfunError as exc:
+        raise DataError(str(exc)) from None
     try:
         return parse_idx(raw)
     except DataError as exc:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import NnfunError
+from .files import read_capped
 
 Image = npt.NDArray[Any]
 Labelled = tuple[str, Image]
@@ -41,8 +43,13 @@ _IDX_NAME = re.compile(r"-idx\d-ubyte(\.gz)?$|\.idx\d?(\.gz)?$", re.IGNORECASE)
 
 PILLOW_HINT = "reading PNG/JPEG needs Pillow: pip install 'nnfun[images]'"
 _PNM_TOKEN = re.compile(rb"(?:\s|#[^\r\n]*)*([^\s#]+)")
-_MAX_PIXELS = 200_000_000
-"""Refuse images claiming more pixels than this (a corrupt or hostile header)."""
+MAX_PIXELS = 40_000_000
+"""A digit photo has at most this many pixels (a 40 MP camera); larger headers are refused
+before anything is decoded (a corrupt file, or a decompression bomb)."""
+MAX_FILE_BYTES = 256 << 20
+"""The largest input file read: a phone photo is ~10 MB, all of MNIST as .npy 47 MB."""
+_PNM_DIGITS = 9
+"""Netpbm header and sample values longer than this are garbage (maxval is at most 65535)."""
 
 
 def collect_inputs(paths: list[Path], *, recursive: bool = False) -> list[Path]:
@@ -83,14 +90,9 @@ def read_images(path: Path) -> list[Labelled]:
     stack (an IDX file, or a .npy of shape (n, H, W), (n, H, W, C) or (n, 784)).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NnfunError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise NnfunError(f"{path} is a folder, not an image file") from None
-    except OSError as exc:
-        raise NnfunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise NnfunError(f"{path} is a folder, not an image file")
+    raw = read_capped(path, MAX_FILE_BYTES, "picture")
     if not raw:
         raise NnfunError(f"{path} is empty (0 bytes), not an image")
     head = raw[:8]
@@ -131,8 +133,11 @@ def _read_with_pillow(raw: bytes, path: Path) -> Image:
     except ImportError:
         raise NnfunError(f"{path}: {PILLOW_HINT}") from None
     try:
-        with PILImage.open(io.BytesIO(raw)) as opened:
-            if opened.width * opened.height > _MAX_PIXELS:
+        with warnings.catch_warnings():  # sizes Pillow warns about are refused just below
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            opened = PILImage.open(io.BytesIO(raw))
+        with opened:
+            if opened.width * opened.height > MAX_PIXELS:
                 raise NnfunError(
                     f"{path}: {opened.width}×{opened.height} pixels is too large an image"
                 )
@@ -185,13 +190,13 @@ def _read_pnm(raw: bytes, path: Path) -> Image:
     pos = 2
     for _ in range(fields):
         match = _PNM_TOKEN.match(raw, pos)
-        if match is None or not match.group(1).isdigit():
+        if match is None or not match.group(1).isdigit() or len(match.group(1)) > _PNM_DIGITS:
             raise NnfunError(f"{path}: garbled P{kind} (PGM/PPM) header")
         values.append(int(match.group(1)))
         pos = match.end()
     width, height = values[0], values[1]
     maxval = 1 if kind in (1, 4) else values[2]
-    if width < 1 or height < 1 or width * height > _MAX_PIXELS:
+    if width < 1 or height < 1 or width * height > MAX_PIXELS:
         raise NnfunError(f"{path}: P{kind} image of impossible size {width}×{height}")
     if not 1 <= maxval <= 65535:
         raise NnfunError(f"{path}: P{kind} maxval {maxval} is outside 1-65535")
@@ -239,10 +244,10 @@ def _pnm_plain(text: bytes, kind: int, count: int, path: Path) -> npt.NDArray[np
     tokens = re.findall(rb"[01]", body) if kind == 1 else body.split()
     if len(tokens) < count:
         raise NnfunError(f"{path}: truncated P{kind} file ({len(tokens):,} of {count:,} samples)")
-    try:
-        return np.array([int(t) for t in tokens[:count]], dtype=np.int64)
-    except ValueError:
-        raise NnfunError(f"{path}: P{kind} pixel data is not all whole numbers") from None
+    tokens = tokens[:count]
+    if not all(t.isdigit() and len(t) <= _PNM_DIGITS for t in tokens):
+        raise NnfunError(f"{path}: P{kind} pixel data is not all whole numbers 0-65535")
+    return np.array([int(t) for t in tokens], dtype=np.int64)
 
 
 def _read_npy(raw: bytes, path: Path) -> Image:
