@@ -13,12 +13,18 @@ from rich.table import Table
 from rich.text import Text
 
 import nnfun
-from nnfun.errors import ConfigError, NnfunError
-from nnfun.gradient_check import extended_precision
+from nnfun.errors import NnfunError
+from nnfun.gradient_check import check_options, extended_precision
 from nnfun.io.datasets import load_dataset
-from nnfun.io.files import read_json
 from nnfun.io.models import load_model, model_file
-from nnfun.io.runs import CONFIG_JSON, Run, config_differences, format_setting, load_run, run_labels
+from nnfun.io.runs import (
+    Run,
+    config_differences,
+    format_setting,
+    load_run,
+    run_dataset,
+    run_labels,
+)
 from nnfun_cli import plots
 from nnfun_cli.plots.style import describe
 from nnfun_cli.shell import (
@@ -48,8 +54,9 @@ def evaluate(
     """Evaluate a trained model on the test set: accuracy, loss, per-digit table, confusion matrix."""
     with user_errors():
         params, run_dir = load_model(model), model_file(model)[1]
-        name = dataset or _run_dataset(run_dir)
+        name = dataset or run_dataset(run_dir)
         data = load_dataset(name, data_dir, log=lambda line: err.print(line, style="dim"))
+        nnfun.check_fits(params, data.test_x.shape[1], int(data.test_y.max()) + 1)
         loss, acc, predicted = nnfun.evaluate(params, data.test_x, data.test_y)
         matrix = nnfun.confusion_matrix(data.test_y, predicted)
         per_class = nnfun.per_class_accuracy(matrix)
@@ -67,13 +74,6 @@ def evaluate(
         )
         out.print(per_digit_table(per_class.tolist(), matrix.sum(axis=1).tolist()))
         out.print(confusion_table(matrix))
-
-
-def _run_dataset(run_dir: Path | None) -> str:
-    """The dataset a run was trained on, from its config.json; mnist when unknown."""
-    if run_dir is not None and (run_dir / CONFIG_JSON).is_file():
-        return str(read_json(run_dir / CONFIG_JSON).get("dataset", "mnist"))
-    return "mnist"
 
 
 def gradcheck(
@@ -95,10 +95,7 @@ def gradcheck(
     """
     with user_errors():
         widths = parse_ints(sizes, "--sizes")
-        if len(widths) < 2 or min(widths) < 1 or batch < 1 or not 0 <= dropout < 1 or eps <= 0:
-            raise ConfigError(
-                "need --sizes with at least two positive widths, --batch >= 1, --eps > 0, 0 <= --dropout < 1"
-            )
+        check_options(widths, batch, eps, tolerance, dropout, seed)
         rng = np.random.default_rng(seed)
         params = nnfun.init_params(widths, rng, np.float64)
         x = rng.random((batch, widths[0]))
@@ -227,6 +224,7 @@ def report(
             data_dir,
             log=lambda line: err.print(line, style="dim"),
         )
+        nnfun.check_fits(params, data.test_x.shape[1], int(data.test_y.max()) + 1)
         with err.status("drawing the figures"):
             written = plots.write_run_figures(run_dir, params, data.test_x, data.test_y)
         out.print(

@@ -62,6 +62,7 @@ def predict(
     """
     with user_errors():
         params = load_model(model)
+        nnfun.check_fits(params, 28 * 28)  # every picture becomes a 28x28 MNIST-style image
         paths = images.collect_inputs(files, recursive=recursive)
     results, failures = [], 0
     for path in paths:

@@ -47,8 +47,8 @@ def user_errors() -> Iterator[None]:
 def parse_ints(text: str, name: str) -> tuple[int, ...]:
     """`"1024,512"` -> `(1024, 512)`, or a ConfigError naming the flag."""
     try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
+        values = tuple(int(part) for part in text.split(",")) if text.strip() else ()
+    except ValueError:  # also an empty entry, as in 1,,2
         raise ConfigError(
             f"{name} takes whole numbers separated by commas, e.g. 1024,512 (got {text!r})"
         ) from None

@@ -10,7 +10,7 @@ from ..serialize import checkpoint_from_npz, checkpoint_to_npz
 from ..train import TrainState
 from .files import atomic_write_bytes, read_capped
 from .models import MAX_MODEL_BYTES
-from .runs import CHECKPOINT
+from .runs import CHECKPOINT, CONFIG_TOML
 
 MAX_CHECKPOINT_BYTES = 4 * MAX_MODEL_BYTES + (64 << 20)
 """A checkpoint holds weights, optimizer state (Adam: two copies) and best weights, plus history."""
@@ -25,9 +25,14 @@ def load_checkpoint(run_dir: Path) -> tuple[TrainState, Config]:
     """The state and config saved in `run_dir/checkpoint.npz`."""
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
-        raise NnfunError(
-            f"{run_dir} has no {CHECKPOINT} to resume from (is it a run folder made by nnfun train?)"
+        settings = Path(run_dir) / CONFIG_TOML
+        hint = (
+            f"it stopped before its first epoch was saved; start it again with: "
+            f"nnfun train --config {settings} --out {run_dir}"
+            if settings.is_file()
+            else "is it a run folder made by nnfun train?"
         )
+        raise NnfunError(f"{run_dir} has no {CHECKPOINT} to resume from ({hint})")
     data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     try:
         state, settings = checkpoint_from_npz(data, MAX_CHECKPOINT_BYTES)
