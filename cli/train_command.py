@@ -10,11 +10,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nnfun import Config, Params, TrainState
+from nnfun import Config, Params, TrainState, check_fits
 from nnfun.errors import ConfigError, DivergedError, NnfunError
 from nnfun.io import recipes
 from nnfun.io.checkpoints import load_checkpoint
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
+from nnfun.io.lock import check_free
 from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
 from nnfun.io.session import check_trainable, is_finished, new_run_dir
 from nnfun_cli import plots, progress
@@ -134,6 +135,9 @@ def train(
     with user_errors():
         flags = {k: v for k, v in ctx.params.items() if k not in NOT_SETTINGS and _given(ctx, k)}
         state = None
+        for folder in (resume, out_dir):  # a run folder that another process is writing
+            if folder is not None:
+                check_free(folder)
         if resume is not None:
             state, config = _resume(ctx, resume, flags)
         else:
@@ -143,6 +147,9 @@ def train(
             check_trainable(config, data)
         except ConfigError as exc:
             raise _as_flag_error(exc, flags) from None
+        if state is not None:
+            check_fits(state.params, data.train_x.shape[1], int(data.train_y.max()) + 1)
+            err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
         created = resume is None and (out_dir is None or not os.path.lexists(out_dir))
         run_dir = resume or new_run_dir(out_dir)
         _train(config, data, run_dir, state.epoch if state else 0, figures, created)
@@ -162,7 +169,6 @@ def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[T
             f"{run_dir} has already finished ({state.epoch} epochs); nothing to resume "
             f"(see nnfun report {run_dir})"
         )
-    err.print(f"resuming {run_dir} after epoch {state.epoch}/{config.epochs}")
     return state, config
 
 

@@ -25,11 +25,11 @@ def load_checkpoint(run_dir: Path) -> tuple[TrainState, Config]:
     """The state and config saved in `run_dir/checkpoint.npz`."""
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
-        settings = Path(run_dir) / CONFIG_TOML
+        toml = Path(run_dir) / CONFIG_TOML
         hint = (
             f"it stopped before its first epoch was saved; start it again with: "
-            f"nnfun train --config {settings} --out {run_dir}"
-            if settings.is_file()
+            f"nnfun train --config {toml} --out {run_dir}"
+            if toml.is_file()
             else "is it a run folder made by nnfun train?"
         )
         raise NnfunError(f"{run_dir} has no {CHECKPOINT} to resume from ({hint})")

@@ -48,6 +48,32 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def check_free(run_dir: Path) -> None:
+    """RunBusy if a process holds `run_dir`'s lock now; creates nothing (a check before the run)."""
+    if fcntl is None:
+        return
+    try:
+        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY)
+    except OSError:
+        return  # no lock file (or no folder): nobody is writing there
+    try:
+        _lock_or_busy(fd, Path(run_dir))
+    finally:
+        os.close(fd)  # closing lets go of the lock taken for the test
+
+
+def _lock_or_busy(fd: int, run_dir: Path) -> None:
+    """Lock `fd` without waiting, or raise RunBusy naming the holder's pid."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        raise RunBusy(
+            f"{run_dir} is in use by another nnfun process"
+            f"{f' (pid {holder})' if holder.isdigit() else ''}; wait for it to finish"
+        ) from None
+
+
 def _acquire(run_dir: Path) -> int:
     path = run_dir / LOCK
     for _ in range(10):
@@ -56,14 +82,10 @@ def _acquire(run_dir: Path) -> int:
         except OSError as exc:
             raise NnfunError(f"cannot lock {run_dir}: {exc.strerror or exc}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip()
+            _lock_or_busy(fd, run_dir)
+        except RunBusy:
             os.close(fd)
-            raise RunBusy(
-                f"{run_dir} is in use by another nnfun process"
-                f"{f' (pid {holder})' if holder.isdigit() else ''}; wait for it to finish"
-            ) from None
+            raise
         if _same_file(fd, path):
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())
