@@ -54,9 +54,9 @@ def ctrl_c_stops_at_next_batch(flag: StopFlag) -> Iterator[None]:
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
-    finally:
+    finally:  # once stopping, more Ctrl-Cs must not cut the closing message short
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            signal.signal(sig, signal.SIG_IGN if flag.requested else old)
 
 
 def train_with_progress(

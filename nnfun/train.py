@@ -142,16 +142,21 @@ def _check_fit(
 BLOWN_UP = 3.0
 """An epoch whose mean loss is this many times an untrained network's `ln(classes)` diverged."""
 STUCK_EPOCHS = 3
-"""Epochs in a row at chance level (loss ~ ln(classes), accuracy ~ 1/classes) that mean a dead run."""
+"""Epochs in a row at chance level (loss ~ ln(classes), accuracy ~ 1/classes) that mean a dead run,"""
+STUCK_STEPS = 1000
+"""once it has taken this many steps: a tiny dataset's first few steps prove nothing."""
 
 
-def divergence(history: Sequence[EpochRecord], classes: int) -> str | None:
+def divergence(
+    history: Sequence[EpochRecord], classes: int, steps_per_epoch: int = STUCK_STEPS
+) -> str | None:
     """Why the run is lost after its last epoch, or None while it is learning.
 
     An untrained network guesses: its loss is about `ln(classes)` (2.30 for digits) and its
     accuracy `1/classes`. A loss far above that has blown up, even while finite (a learning
     rate of 1e6 reaches 1e19 with clipping on); a loss that stays at `ln(classes)` with chance
-    accuracy for `STUCK_EPOCHS` epochs means dead units that will not recover.
+    accuracy for `STUCK_EPOCHS` epochs and `STUCK_STEPS` steps means dead units that will not
+    recover.
     """
     chance = math.log(classes)
     last = history[-1]
@@ -161,7 +166,8 @@ def divergence(history: Sequence[EpochRecord], classes: int) -> str | None:
             f"the {chance:.2f} of an untrained network"
         )
     recent = history[-STUCK_EPOCHS:]
-    if len(recent) == STUCK_EPOCHS and all(
+    stuck = len(recent) == STUCK_EPOCHS and last.epoch * steps_per_epoch >= STUCK_STEPS
+    if stuck and all(
         r.train_accuracy <= 1.5 / classes and r.train_loss >= 0.95 * chance for r in recent
     ):
         return (
@@ -232,7 +238,8 @@ def fit(
             epoch + 1, schedule(epoch), loss, acc, val_loss, val_acc, clock() - began
         )
         history = (*state.history, record)
-        problem = divergence(history, classes) if stop_diverged else None
+        steps = num_batches(len(x), batch_size)
+        problem = divergence(history, classes, steps) if stop_diverged else None
         if problem is not None:
             raise DivergedError(problem, lr=record.lr)
         best_params = state.best_params

@@ -70,7 +70,7 @@ def random_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (700, 28, 28), dtype=np.uint8)
     projections = rng.standard_normal((784, 10))
-    labels = (images.reshape(700, -1) / 255 @ projections).argmax(axis=1).astype(np.uint8)
+    labels = ((images.reshape(700, -1) / 255 - 0.5) @ projections).argmax(axis=1).astype(np.uint8)
     return write_dataset(
         tmp_path_factory.mktemp("random"), images[:600], labels[:600], images[600:], labels[600:]
     )

@@ -76,6 +76,8 @@ def find_file(data_dir: Path, dataset: str, name: str) -> Path | None:
     for candidate in (data_dir / dataset / name, data_dir / dataset / f"{name}.gz"):
         if candidate.is_file():
             return candidate
+        if os.path.lexists(candidate):  # a device, a fifo, a folder, a broken link
+            raise DataError(f"{candidate} is not a regular file; {_fix(dataset)}")
     return None
 
 

@@ -99,12 +99,13 @@ def finish(
     return metrics, params
 
 
-def check_trainable(config: Config, data: Dataset) -> None:
+def check_trainable(config: Config, data: Dataset, memory: int | None = None) -> None:
     """Everything that would stop `config` training on `data`, found before any file is written.
 
     The validation split must leave training images; every test label must occur in the
     training file (the network gets one output per label it trains on); and the network must
-    fit: its model file under the size nnfun reads back, its training in this machine's memory.
+    fit: its model file under the size nnfun reads back, its training in `memory` bytes (by
+    default this machine's).
     """
     n = len(data.train_x)
     if config.val_size >= n:
@@ -127,7 +128,8 @@ def check_trainable(config: Config, data: Dataset) -> None:
             f"more than the {_size(MAX_MODEL_BYTES)} a model file may hold; choose smaller hidden sizes",
             setting="hidden",
         )
-    need, memory = training_bytes(config, sizes[0], sizes[-1], n - config.val_size), _memory()
+    need = training_bytes(config, sizes[0], sizes[-1], n - config.val_size)
+    memory = memory or _memory()
     if memory and need > 0.8 * memory:
         raise ConfigError(
             f"training a {network} network with batches of {config.batch_size} needs about "
