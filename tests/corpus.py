@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from conftest import write_dataset
+from conftest import learnable_noise, write_dataset
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,7 @@ LONG = "x" * 300  # a path component longer than any file system allows (255)
 
 def build(root: Path, train: Callable[[Path, Path], None]) -> Files:
     """Every file the cases use; `train(data, out)` makes the good run."""
-    rng = np.random.default_rng(1)
-    images = rng.integers(0, 256, (700, 28, 28), dtype=np.uint8)
-    labels = ((images.reshape(700, -1) / 255 - 0.5) @ rng.standard_normal((784, 10))).argmax(1)
-    labels = labels.astype(np.uint8)
+    images, labels = learnable_noise(700, np.random.default_rng(1))
     data = write_dataset(root / "data", images[:600], labels[:600], images[600:], labels[600:])
     run = root / "run"
     train(data, run)

@@ -89,6 +89,7 @@ def download(
     sha256: str,
     timeout: float = 30.0,
     log: Log = _no_log,
+    max_bytes: int = MAX_DOWNLOAD,
 ) -> Path:
     """Fetch `<mirror>/<name>.gz` from the first mirror that serves the right content."""
     tried = []
@@ -96,7 +97,7 @@ def download(
         url = f"{mirror.rstrip('/')}/{name}.gz"
         log(f"downloading {url}")
         try:
-            body = _fetch(url, timeout)
+            body = _fetch(url, timeout, max_bytes)
             _check_sha256(body, sha256)
         except (OSError, http.client.HTTPException, ValueError, DataError) as exc:
             reason = _describe(exc)
@@ -112,8 +113,9 @@ def download(
     )
 
 
-def _fetch(url: str, timeout: float) -> bytes:
-    """The whole body of `url`; raises if it is shorter than its Content-Length says."""
+def _fetch(url: str, timeout: float, max_bytes: int = MAX_DOWNLOAD) -> bytes:
+    """The whole body of `url`, at most `max_bytes` even without a Content-Length; raises if it
+    is shorter than its Content-Length says."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -122,11 +124,11 @@ def _fetch(url: str, timeout: float) -> bytes:
         raise
     with response:
         length = response.headers.get("Content-Length")
-        if length is not None and int(length) > MAX_DOWNLOAD:
+        if length is not None and int(length) > max_bytes:
             raise DataError(f"file too large: {int(length):,} bytes")
-        body: bytes = response.read(MAX_DOWNLOAD + 1)  # a server may send no length, or lie
-    if len(body) > MAX_DOWNLOAD:
-        raise DataError(f"file too large: more than {MAX_DOWNLOAD:,} bytes")
+        body: bytes = response.read(max_bytes + 1)  # a server may send no length, or lie
+    if len(body) > max_bytes:
+        raise DataError(f"file too large: more than {max_bytes:,} bytes")
     if length is not None and len(body) != int(length):
         raise DataError(f"truncated: got {len(body):,} of {int(length):,} bytes")
     return body
