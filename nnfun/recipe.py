@@ -35,6 +35,7 @@ SCHEDULES: tuple[str, ...] = typing.get_args(ScheduleName)
 
 MAX_SEED = 2**63 - 1
 MAX_COUNT = 10**9  # epochs, batch size, widths: far above anything sensible, far below overflow
+MAX_LAYERS = 1000  # a model file holds two arrays a layer, and the reader takes 4,096 arrays
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def _range_problems(c: Config) -> Iterator[tuple[str, str]]:
     for name, value, low in whole:
         if not low <= value <= MAX_COUNT:
             yield name, f"{name} must be between {low} and {MAX_COUNT:,} (got {value})"
-    if not c.hidden or not all(1 <= h <= MAX_COUNT for h in c.hidden):
+    if len(c.hidden) > MAX_LAYERS:
+        yield "hidden", f"hidden takes at most {MAX_LAYERS} layers (got {len(c.hidden)})"
+    elif not c.hidden or not all(1 <= h <= MAX_COUNT for h in c.hidden):
         yield (
             "hidden",
             f"hidden sizes must be whole numbers >= 1, e.g. 1024 or 1024,512 (got {list(c.hidden)})",
@@ -360,6 +363,8 @@ def parse_settings(text: str, source: str) -> dict[str, Any]:
         settings = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise ConfigError(f"{source} nests arrays too deeply to be settings") from None
     if "clip" in settings and _is_number(settings["clip"]) and not settings["clip"]:
         settings["clip"] = None
     return settings

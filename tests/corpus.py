@@ -369,7 +369,18 @@ def train_cases(f: Files) -> Iterator[Case]:
         "--seed": [-1, 2**63, 2**64],
         "--epochs": [0, -3, 10**10],
         "--batch-size": [0, 10**10],
-        "--hidden": [0, -5, "", "1,,2", "x", "1e3", 10**10, "100000,100000", "1000000"],
+        "--hidden": [
+            0,
+            -5,
+            "",
+            "1,,2",
+            "x",
+            "1e3",
+            10**10,
+            "100000,100000",
+            "1000000",
+            "1," * 1000 + "1",
+        ],
         "--milestones": [-1, 0, "x", 2**64],
         "--lr": [0, -1, "nan", "inf", "1e309"],
         "--momentum": [1, -0.1, "nan"],
@@ -442,7 +453,7 @@ def _config_cases(f: Files, base: tuple[Any, ...]) -> Iterator[Case]:
         path.write_text(text)
     for path in sorted(f.configs.iterdir()):
         yield case(f"train --config {path.stem}", *base[:6], "--config", path)
-    for name, data in (("binary", b"\x00\xff\xfe" * 10), ("latin-1", "lr = 0.1 # caf\xe9".encode("latin-1")), ("not toml", b"lr = = 1"), ("huge", b"#" * (2 << 20))):  # fmt: skip
+    for name, data in (("binary", b"\x00\xff\xfe" * 10), ("latin-1", "lr = 0.1 # caf\xe9".encode("latin-1")), ("not toml", b"lr = = 1"), ("deeply nested", b"hidden = " + b"[" * 5000 + b"]" * 5000), ("huge", b"#" * (2 << 20))):  # fmt: skip
         path = f.root / f"config_{name}.toml"
         path.write_bytes(data)
         yield case(f"train --config {name}", *base[:6], "--config", path)
