@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nnfun import Config, Params, TrainState, check_fits
+from nnfun import Config, Params, TrainState
 from nnfun.errors import ConfigError, DivergedError, NnfunError
 from nnfun.io import recipes
 from nnfun.io.checkpoints import load_checkpoint
@@ -144,11 +144,10 @@ def train(
             config = resolve_config(recipe, config_file, flags)
         data = _load_data(config, resolve_data_dir(data_dir))
         try:  # everything is checked before the run folder exists
-            check_trainable(config, data)
+            check_trainable(config, data, state)
         except ConfigError as exc:
             raise _where(exc, flags, None) from None
         if state is not None:
-            check_fits(state.params, data.train_x.shape[1], int(data.train_y.max()) + 1)
             err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
         created = resume is None and (out_dir is None or not os.path.lexists(out_dir))
         run_dir = resume or new_run_dir(out_dir)
@@ -158,10 +157,11 @@ def train(
 def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[TrainState, Config]:
     """The checkpoint to continue; flags that would change the run are refused, as is a finished run."""
     ignored = [flag for name, flag in RUN_OPTIONS.items() if _given(ctx, name)]
-    if flags or ignored:
+    ignored += [_flag_names(flags)] if flags else []
+    if ignored:
         raise ConfigError(
             "--resume continues a run with its saved settings in its own folder; "
-            f"drop {', '.join(ignored + [_flag_names(flags)] if flags else ignored)}"
+            f"drop {', '.join(ignored)}"
         )
     state, config = load_checkpoint(run_dir)
     if state.epoch >= config.epochs and is_finished(run_dir):

@@ -99,11 +99,14 @@ def finish(
     return metrics, params
 
 
-def check_trainable(config: Config, data: Dataset, memory: int | None = None) -> None:
+def check_trainable(
+    config: Config, data: Dataset, start: TrainState | None = None, memory: int | None = None
+) -> None:
     """Everything that would stop `config` training on `data`, found before any file is written.
 
     The validation split must leave training images; every test label must occur in the
-    training file (the network gets one output per label it trains on); and the network must
+    training file (the network gets one output per label it trains on); a saved `start` must
+    read the data's images and have an output per label; and the network must
     fit: its model file under the size nnfun reads back, its training in `memory` bytes (by
     default this machine's).
     """
@@ -119,6 +122,8 @@ def check_trainable(config: Config, data: Dataset, memory: int | None = None) ->
             f"the test set has label {test_top}, but the training images stop at {top}: "
             f"the network would have no output for it"
         )
+    if start is not None:
+        check_fits(start.params, data.train_x.shape[1], top + 1)
     sizes = (data.train_x.shape[1], *config.hidden, top + 1)
     network = "-".join(map(str, sizes))
     weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
@@ -161,8 +166,8 @@ def is_finished(run_dir: Path) -> bool:
     return (Path(run_dir) / MODEL).is_file() and (Path(run_dir) / METRICS).is_file()
 
 
-def _saved_state(run_dir: Path, config: Config, data: Dataset) -> TrainState | None:
-    """The checkpoint to continue, checked against the config and the data; None for a new run."""
+def _saved_state(run_dir: Path, config: Config) -> TrainState | None:
+    """The checkpoint to continue, checked against the config; None for a new run."""
     if not (run_dir / CHECKPOINT).is_file():
         return None
     state, saved = load_checkpoint(run_dir)
@@ -170,7 +175,6 @@ def _saved_state(run_dir: Path, config: Config, data: Dataset) -> TrainState | N
         raise NnfunError(f"{run_dir} holds a run with other settings; choose another folder")
     if state.epoch >= config.epochs and is_finished(run_dir):
         raise NnfunError(f"{run_dir} has already finished ({state.epoch} epochs): nothing to do")
-    check_fits(state.params, data.train_x.shape[1], int(data.train_y.max()) + 1)
     return state
 
 
@@ -190,9 +194,9 @@ def train_run(
     before its first checkpoint takes its settings files away again, leaving nothing half-made.
     """
     run_dir = Path(run_dir)
-    check_trainable(config, data)
     with run_lock(run_dir):
-        state = _saved_state(run_dir, config, data)
+        state = _saved_state(run_dir, config)
+        check_trainable(config, data, state)
         if state is None:
             write_settings(run_dir, config)
         try:
