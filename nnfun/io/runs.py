@@ -32,7 +32,7 @@ FIGURES = (
     "per_digit_accuracy.png",
 )
 RUN_FILES = (CONFIG_JSON, CONFIG_TOML, HISTORY, METRICS, MODEL, CHECKPOINT, *FIGURES)
-MAX_COUNT = 10**12
+MAX_CELL = 10**12
 """A confusion-matrix cell holds at most this many images."""
 HISTORY_KEYS = (
     "epoch",
@@ -109,7 +109,7 @@ def _is_fraction(value: Any) -> bool:
 
 
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_CELL
 
 
 def settings(config: Any) -> Config:

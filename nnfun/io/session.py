@@ -46,21 +46,24 @@ def new_run_dir(out: Path | None, root: Path = Path("results")) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for n in range(1, 1000):
         candidate = Path(root) / (stamp if n == 1 else f"{stamp}-{n}")
-        if not candidate.exists():
-            _make_dir(candidate, exist_ok=False)
-            return candidate
+        if _make_dir(candidate, exist_ok=False):
+            return candidate  # mkdir itself decides: two runs started in one second get two
     raise NnfunError(f"could not find a free folder name under {root}")
 
 
-def _make_dir(path: Path, exist_ok: bool) -> None:
+def _make_dir(path: Path, exist_ok: bool) -> bool:
+    """Create `path`; False if it existed already (and `exist_ok` is False)."""
     try:
         path.mkdir(parents=True, exist_ok=exist_ok)
     except FileExistsError:
+        if not exist_ok:
+            return False
         raise NnfunError(f"{path} exists and is not a folder") from None
     except OSError as exc:
         raise NnfunError(
             f"cannot create the run folder {path}: {exc.strerror or exc}; choose another --out"
         ) from None
+    return True
 
 
 def write_settings(run_dir: Path, config: Config) -> None:
