@@ -267,8 +267,9 @@ def _train(
             "interrupted" if isinstance(exc, progress.Interrupted) else "interrupted again, at once"
         )
         raise fail(f"{how}; {_what_was_saved(run_dir, created)}", INTERRUPTED) from None
-    except DivergedError as exc:
-        raise DivergedError(f"{exc}; {_what_was_saved(run_dir, created)}", lr=exc.lr) from None
+    except DivergedError as exc:  # resuming would diverge again: no resume command here
+        saved = _what_was_saved(run_dir, created, resume=False)
+        raise DivergedError(f"{exc}; {saved}", lr=exc.lr) from None
     if figures:
         _write_figures(run_dir, params, data)
     out.print(
@@ -278,13 +279,15 @@ def _train(
     out.print(f"results in [bold]{run_dir}[/]: {MODEL}, {METRICS}, {HISTORY}, {CONFIG_JSON}")
 
 
-def _what_was_saved(run_dir: Path, created: bool) -> str:
+def _what_was_saved(run_dir: Path, created: bool, resume: bool = True) -> str:
     """The true state of a stopped run's folder: its last checkpoint, or nothing at all."""
     if (run_dir / CHECKPOINT).exists():
         try:
             epoch = load_checkpoint(run_dir)[0].epoch
         except NnfunError:
             return f"its last checkpoint is in {run_dir}"
+        if not resume:
+            return f"the last good checkpoint, after epoch {epoch}, is in {run_dir}"
         return f"{epoch} finished epoch(s) are saved in {run_dir}. Resume with: nnfun train --resume {run_dir}"
     if created:
         with contextlib.suppress(OSError):

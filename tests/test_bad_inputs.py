@@ -170,6 +170,17 @@ def test_divergence_in_epoch_1_says_nothing_was_saved(files: Files, tmp_path: Pa
     assert "checkpoint" not in err and "--lr 100000" in err and not out.exists()
 
 
+def test_divergence_later_names_the_last_good_checkpoint(files: Files, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, err = message(
+        "train", "--no-figures", "--data-dir", files.data, "--out", out, "--val-size", "100",
+        "--hidden", "8", "--epochs", "3", "--milestones", "1", "--gamma", "1e6",
+    )  # fmt: skip
+    assert code == 3 and "epoch 2 is" in err, err
+    assert f"the last good checkpoint, after epoch 1, is in {out}" in err and "--resume" not in err
+    assert len(orjson.loads((out / "history.json").read_bytes())) == 1
+
+
 def test_memory_is_checked_before_training() -> None:
     """The estimate counts weights, optimizer state and a batch; a small machine refuses up front."""
     from nnfun.io.datasets import Dataset
