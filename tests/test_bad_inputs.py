@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from corpus import CASES, Case, Files, build, npz_bytes
 from hypothesis import HealthCheck, given, settings
