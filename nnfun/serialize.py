@@ -19,6 +19,7 @@ import orjson
 
 from .errors import ModelError
 from .params import Params, freeze
+from .recipe import _is_int, _is_number
 from .train import EpochRecord, TrainState
 
 
@@ -222,11 +223,3 @@ def _record(record: Any, epoch: int) -> EpochRecord:
     if not ok or record["epoch"] != epoch:
         raise ModelError(f"damaged checkpoint: history entry {epoch} is not an epoch record")
     return EpochRecord(**record)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
