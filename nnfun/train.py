@@ -158,6 +158,8 @@ def divergence(
     accuracy for `STUCK_EPOCHS` epochs and `STUCK_STEPS` steps means dead units that will not
     recover.
     """
+    if classes < 2:
+        return None  # one class: nothing to learn, nothing to lose
     chance = math.log(classes)
     last = history[-1]
     if not math.isfinite(last.train_loss) or last.train_loss > BLOWN_UP * chance:

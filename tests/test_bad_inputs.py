@@ -212,6 +212,7 @@ def test_divergence_catches_blow_ups_and_dead_runs_but_not_learning() -> None:
     dead = [record(e, 2.302, 0.11) for e in (1, 2, 3)]
     assert divergence(dead[:2], 10) is None and divergence(dead, 10) is not None
     assert divergence(dead, 10, steps_per_epoch=4) is None  # 12 steps on a tiny set: too early
+    assert divergence([record(e, 0.0, 1.0) for e in (1, 2, 3)], 1) is None  # a single class
     seed, best = record(1, 0.437, 0.88), record(1, 2.05, 0.34)  # epoch 1 of the two recipes
     assert divergence([seed], 10) is None and divergence([best], 10) is None
 
