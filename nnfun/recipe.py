@@ -308,6 +308,8 @@ def check_state(c: Config, state: TrainState) -> None:
         )
     if not all(np.isfinite(v).all() for v in saved.values()):
         raise ModelError("its optimizer state holds NaN or infinite values")
+    if any(v.dtype.kind == "i" and (v < 0).any() for v in saved.values()):
+        raise ModelError("its optimizer state counts a negative number of steps")
     if state.best_params is not None and layer_sizes(state.best_params) != sizes:
         raise ModelError("its best weights do not have the network's shape")
 

@@ -316,6 +316,13 @@ def _checkpoints(f: Files) -> None:
         "epoch_text": lambda a, m: m.update(epoch="2"),
         "epoch_bool": lambda a, m: m.update(epoch=True),
         "optimizer_switched": lambda a, m: m["config"].update(optimizer="adam", momentum=0.9),
+        "adam_steps_negative": lambda a, m: (
+            m["config"].update(optimizer="adam", momentum=0.9),
+            a.update({k.replace("velocity", "m"): v for k, v in a.items() if k.startswith("opt/")}),
+            a.update({k.replace("velocity", "v"): v for k, v in a.items() if k.startswith("opt/velocity")}),
+            [a.pop(k) for k in list(a) if k.startswith("opt/velocity")],
+            a.update({"opt/step": np.array(-5, dtype=np.int64)}),
+        ),
         "state_missing": lambda a, m: [a.pop(k) for k in list(a) if k.startswith("opt/")],
         "state_misshapen": lambda a, m: opt(a, lambda v: v[:3]),
         "state_integers": lambda a, m: opt(a, lambda v: v.astype(np.int64)),
