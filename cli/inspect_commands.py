@@ -11,12 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 import nnfun
-from nnfun.errors import ConfigError, NnfunError
-from nnfun.gradient_check import extended_precision
+from nnfun.errors import NnfunError
+from nnfun.gradient_check import check_options, extended_precision
 from nnfun.io.datasets import load_test_set
-from nnfun.io.files import read_json
 from nnfun.io.models import load_model, model_file
-from nnfun.io.runs import CONFIG_JSON, FIGURES, Run, load_run
+from nnfun.io.runs import FIGURES, Run, load_run, run_dataset
 from nnfun_cli import downloads, plots
 from nnfun_cli.choices import complete_dataset
 from nnfun_cli.plots.style import describe
@@ -53,8 +52,9 @@ def evaluate(
     """
     with user_errors():
         params, run_dir = load_model(model), model_file(model)[1]
-        name = dataset or _run_dataset(run_dir)
+        name = dataset or run_dataset(run_dir)
         test_x, test_y = _test_set(name, data_dir)
+        nnfun.check_fits(params, test_x.shape[1], int(test_y.max()) + 1)
         loss, acc, predicted = nnfun.evaluate(params, test_x, test_y)
     matrix = nnfun.confusion_matrix(test_y, predicted)
     per_class = nnfun.per_class_accuracy(matrix)
@@ -85,13 +85,6 @@ def _test_set(dataset: str, data_dir: Path | None) -> tuple[np.ndarray, np.ndarr
         return load_test_set(dataset, data_dir, log=shown.log, progress=shown.progress)
 
 
-def _run_dataset(run_dir: Path | None) -> str:
-    """The dataset a run was trained on, from its config.json; mnist when unknown."""
-    if run_dir is not None and (run_dir / CONFIG_JSON).is_file():
-        return str(read_json(run_dir / CONFIG_JSON).get("dataset", "mnist"))
-    return "mnist"
-
-
 def gradcheck(
     sizes: Annotated[
         str, typer.Option(help="Layer widths of the test network, input to output.")
@@ -111,10 +104,7 @@ def gradcheck(
     """
     with user_errors():
         widths = parse_ints(sizes, "--sizes")
-        if len(widths) < 2 or min(widths) < 1 or batch < 1 or not 0 <= dropout < 1 or eps <= 0:
-            raise ConfigError(
-                "need --sizes with at least two positive widths, --batch >= 1, --eps > 0, 0 <= --dropout < 1"
-            )
+        check_options(widths, batch, eps, tolerance, dropout, seed)
         rng = np.random.default_rng(seed)
         params = nnfun.init_params(widths, rng, np.float64)
         x = rng.random((batch, widths[0]))
@@ -205,6 +195,8 @@ def report(
                     raise
                 err.print(f"{plots.SAMPLES} not drawn: {exc}")
                 todo.remove(plots.SAMPLES)
+            else:
+                nnfun.check_fits(params, test_x.shape[1], int(test_y.max()) + 1)
         with err.status("drawing the figures"):
             written = plots.write_run_figures(run_dir, params, test_x, test_y, todo)
     if written:

@@ -117,6 +117,7 @@ def predict(
         if json and jsonl:
             raise ConfigError("choose one of --json and --jsonl")
         params = load_model(model)
+        nnfun.check_fits(params, 28 * 28)  # every picture becomes a 28x28 MNIST-style image
     predictions: list[Prediction] = []
     failures: list[Failure] = []
     for outcome in _outcomes(params, files, raw=raw, recursive=recursive):

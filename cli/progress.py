@@ -38,20 +38,25 @@ class StopFlag:
             raise Interrupted
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl-C, and what `kill`, systemd and batch schedulers send: both stop at a safe point."""
+
+
 @contextmanager
 def ctrl_c_stops_at_next_batch(flag: StopFlag) -> Iterator[None]:
-    """The first Ctrl-C asks the loop to stop at the next batch; a second one stops at once."""
+    """The first Ctrl-C (or SIGTERM) asks the loop to stop at the next batch; a second one stops at once."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if flag.requested:
             raise KeyboardInterrupt
         flag.requested = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    finally:  # once stopping, more Ctrl-Cs must not cut the closing message short
+        for sig, old in previous.items():
+            signal.signal(sig, signal.SIG_IGN if flag.requested else old)
 
 
 def train_with_progress(

@@ -138,13 +138,18 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         raise fail("interrupted", INTERRUPTED) from None
+    except MemoryError as exc:
+        raise fail(f"not enough memory ({exc or 'MemoryError'})", FAILED) from None
+    except OSError as exc:  # a path the OS refuses: too long, a link loop, no permission...
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise fail(f"{where}{exc.strerror or exc}") from None
 
 
 def parse_ints(text: str, name: str) -> tuple[int, ...]:
     """`"1024,512"` -> `(1024, 512)`, or a ConfigError naming the flag."""
     try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
+        values = tuple(int(part) for part in text.split(",")) if text.strip() else ()
+    except ValueError:  # also an empty entry, as in 1,,2
         raise ConfigError(
             f"{name} takes whole numbers separated by commas, e.g. 1024,512 (got {text!r})"
         ) from None

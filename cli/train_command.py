@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,13 +11,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from nnfun import Config, Params
+from nnfun import Config, Params, TrainState
 from nnfun.errors import ConfigError, DivergedError, NnfunError
 from nnfun.io import recipes
 from nnfun.io.checkpoints import load_checkpoint
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
+from nnfun.io.lock import check_free
 from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
-from nnfun.io.session import new_run_dir
+from nnfun.io.session import check_trainable, is_finished, new_run_dir
 from nnfun_cli import downloads, plots, progress
 from nnfun_cli.choices import OptimizerName, RecipeName, ScheduleName, complete_dataset
 from nnfun_cli.shell import (
@@ -152,24 +155,44 @@ def train(
     with user_errors():
         flags = {k: v for k, v in ctx.params.items() if k not in NOT_SETTINGS and _given(ctx, k)}
         state = None
+        for folder in (resume, out_dir):  # a run folder that another process is writing
+            if folder is not None:
+                check_free(folder)
         if resume is not None:
-            if flags:
-                raise ConfigError(
-                    f"--resume continues a run with its saved settings; drop {_flag_names(flags)}"
-                )
-            state, config = load_checkpoint(resume)
-            err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
+            state, config = _resume(ctx, resume, flags)
         else:
             config = resolve_config(recipe, config_file, flags)
         data = _load_data(config, resolve_data_dir(data_dir))
-        if len(data.train_x) <= config.val_size:
-            raise ConfigError(
-                f"--val-size {config.val_size} leaves no training images (the set has {len(data.train_x)})"
-            )
+        try:  # everything is checked before the run folder exists
+            check_trainable(config, data, state)
+        except ConfigError as exc:
+            raise _where(exc, flags, None) from None
+        if state is not None:
+            err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
+        created = resume is None and (out_dir is None or not os.path.lexists(out_dir))
         run_dir = resume or new_run_dir(out_dir)
-        _train(config, data, run_dir, state.epoch if state else 0, figures)
+        _train(config, data, run_dir, state.epoch if state else 0, figures, created)
 
 
+def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[TrainState, Config]:
+    """The checkpoint to continue; flags that would change the run are refused, as is a finished run."""
+    ignored = [flag for name, flag in RUN_OPTIONS.items() if _given(ctx, name)]
+    ignored += [_flag_names(flags)] if flags else []
+    if ignored:
+        raise ConfigError(
+            "--resume continues a run with its saved settings in its own folder; "
+            f"drop {', '.join(ignored)}"
+        )
+    state, config = load_checkpoint(run_dir)
+    if state.epoch >= config.epochs and is_finished(run_dir):
+        raise NnfunError(
+            f"{run_dir} has already finished ({state.epoch} epochs); nothing to resume "
+            f"(see nnfun report {run_dir})"
+        )
+    return state, config
+
+
+RUN_OPTIONS = {"out_dir": "--out", "config_file": "--config", "recipe": "--recipe"}
 NOT_SETTINGS = {"data_dir", "out_dir", "resume", "recipe", "config_file", "figures"}
 
 
@@ -254,23 +277,22 @@ def _write_figures(run_dir: Path, params: Params, data: Dataset) -> None:
     err.print(f"figures: {', '.join(p.name for p in written)}")
 
 
-def _train(config: Config, data: Dataset, run_dir: Path, done: int, figures: bool) -> None:
+def _train(
+    config: Config, data: Dataset, run_dir: Path, done: int, figures: bool, created: bool
+) -> None:
     """Train with progress into `run_dir`, then write the figures and say where the results are."""
     sizes = "-".join(map(str, (data.train_x.shape[1], *config.hidden, 10)))
     err.print(f"training {sizes} on {config.dataset} into {run_dir}")
     try:
         metrics, params = progress.train_with_progress(config, run_dir, data, done, err)
-    except progress.Interrupted:
-        saved = load_checkpoint(run_dir)[0].epoch if (run_dir / CHECKPOINT).exists() else 0
-        raise fail(
-            f"interrupted; {saved} finished epoch(s) are saved in {run_dir}. "
-            f"Resume with: nnfun train --resume {run_dir}",
-            INTERRUPTED,
-        ) from None
-    except DivergedError as exc:
-        raise DivergedError(
-            f"{exc}. The last good checkpoint is in {run_dir}.", lr=exc.lr
-        ) from None
+    except (progress.Interrupted, KeyboardInterrupt) as exc:
+        how = (
+            "interrupted" if isinstance(exc, progress.Interrupted) else "interrupted again, at once"
+        )
+        raise fail(f"{how}; {_what_was_saved(run_dir, created)}", INTERRUPTED) from None
+    except DivergedError as exc:  # resuming would diverge again: no resume command here
+        saved = _what_was_saved(run_dir, created, resume=False)
+        raise DivergedError(f"{exc}; {saved}", lr=exc.lr) from None
     if figures:
         _write_figures(run_dir, params, data)
     out.print(
@@ -287,3 +309,19 @@ def _train(config: Config, data: Dataset, run_dir: Path, done: int, figures: boo
             "results in ", (str(run_dir), "bold"), f": {MODEL}, {METRICS}, {HISTORY}, {CONFIG_JSON}"
         )
     )
+
+
+def _what_was_saved(run_dir: Path, created: bool, resume: bool = True) -> str:
+    """The true state of a stopped run's folder: its last checkpoint, or nothing at all."""
+    if (run_dir / CHECKPOINT).exists():
+        try:
+            epoch = load_checkpoint(run_dir)[0].epoch
+        except NnfunError:
+            return f"its last checkpoint is in {run_dir}"
+        if not resume:
+            return f"the last good checkpoint, after epoch {epoch}, is in {run_dir}"
+        return f"{epoch} finished epoch(s) are saved in {run_dir}. Resume with: nnfun train --resume {run_dir}"
+    if created:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()  # empty: train_run took back the settings it had written
+    return "it stopped in its first epoch, before anything was saved"

@@ -14,7 +14,7 @@ from .augment import Augmentation, augment
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
-from .inference import as_rows, predict, predict_proba
+from .inference import as_rows, check_fits, predict, predict_proba
 from .io import load_dataset, load_model, read_image, save_model
 from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
 from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
@@ -70,6 +70,7 @@ __all__ = [
     "batches",
     "cast",
     "chain",
+    "check_fits",
     "clip",
     "clip_by_global_norm",
     "confusion_matrix",

@@ -1,5 +1,7 @@
 """`python -m nnfun` runs the command-line tool."""
 
-from nnfun_cli.app import main
+import sys
 
-main()
+from nnfun_cli.launch import main
+
+sys.exit(main())

@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 
+from .errors import ConfigError
 from .losses import cross_entropy
 from .network import Masks, forward, grads
 from .params import Params, cast
+from .recipe import MAX_SEED
 
 TINY = 1e-12
+MAX_PARAMETERS = 20_000
+"""Central differences take two forward passes per parameter: the test network stays small."""
+
+
+def check_options(
+    sizes: Sequence[int], batch: int, eps: float, tolerance: float, dropout: float, seed: int
+) -> None:
+    """ConfigError for gradient-check options that cannot give a meaningful verdict."""
+    parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    problems = [
+        (len(sizes) < 2 or min(sizes) < 1, "sizes", "needs at least two widths >= 1"),
+        (
+            parameters > MAX_PARAMETERS,
+            "sizes",
+            f"{','.join(map(str, sizes))} has {parameters:,} parameters; "
+            f"a gradient check takes at most {MAX_PARAMETERS:,}",
+        ),
+        (not 1 <= batch <= 10_000, "batch", "must be between 1 and 10,000"),
+        (not (math.isfinite(eps) and 0 < eps <= 1), "eps", f"must be in (0, 1] (got {eps})"),
+        (
+            not (math.isfinite(tolerance) and tolerance >= 0),
+            "tolerance",
+            f"must be a number >= 0 (got {tolerance})",
+        ),
+        (not 0 <= dropout < 1, "dropout", f"must be in [0, 1) (got {dropout})"),
+        (not 0 <= seed <= MAX_SEED, "seed", f"must be between 0 and 2^63 - 1 (got {seed})"),
+    ]
+    for bad, name, problem in problems:
+        if bad:
+            raise ConfigError(f"--{name} {problem}", setting=name)
 
 
 def extended_precision() -> bool:

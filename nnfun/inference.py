@@ -11,6 +11,37 @@ from .losses import log_softmax
 from .network import forward
 from .params import Params, layer_sizes
 
+DIGITS = 10
+"""Labels are digits 0-9, so a network has at most ten outputs (one per digit it can tell)."""
+
+
+def check_fits(params: Params, inputs: int, classes: int | None = None) -> None:
+    """DataError unless the network reads `inputs` values per image and has an output per label.
+
+    `classes` is the number of labels the data can hold (its top label + 1); the network needs
+    at least that many outputs, and at most `DIGITS`. Eval, predict, resume and training all ask
+    this once, before any arithmetic, so a mismatch is one sentence instead of a failed matmul.
+    """
+    sizes = layer_sizes(params)
+    if sizes[0] != inputs:
+        raise DataError(
+            f"the model reads images of {_pixels(sizes[0])}, but the data has {_pixels(inputs)}"
+        )
+    outputs = sizes[-1]
+    if outputs > DIGITS:
+        raise DataError(f"the model has {outputs} outputs; a digit model has at most {DIGITS}")
+    if classes is not None and outputs < classes:
+        raise DataError(
+            f"the model has {outputs} outputs (digits 0-{outputs - 1}), "
+            f"but the data has labels up to {classes - 1}"
+        )
+
+
+def _pixels(n: int) -> str:
+    """`784 pixels (28x28)`, or `100 values` when not a square image."""
+    side = int(round(n**0.5))
+    return f"{n} pixels ({side}x{side})" if side * side == n else f"{n} values"
+
 
 def as_rows(params: Params, images: npt.ArrayLike) -> np.ndarray:
     """Images as the `(n, inputs)` float rows the network reads.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .batching import scale_pixels
+from .inference import check_fits
 from .losses import log_softmax
 from .network import forward
 from .params import Params
@@ -37,7 +38,12 @@ def _floats(x: np.ndarray) -> np.ndarray:
 def evaluate(
     params: Params, x: np.ndarray, y: np.ndarray, batch_size: int = 10_000
 ) -> tuple[float, float, np.ndarray]:
-    """Mean cross-entropy, accuracy and predicted labels over a whole dataset (floats or uint8)."""
+    """Mean cross-entropy, accuracy and predicted labels over a whole dataset (floats or uint8).
+
+    Images may be rows `(n, 784)` or a stack `(n, 28, 28)`.
+    """
+    x = x.reshape(len(x), -1)
+    check_fits(params, x.shape[1], int(y.max()) + 1 if len(y) else None)
     total, predicted = 0.0, np.empty(len(x), dtype=np.int64)
     for i in range(0, len(x), batch_size):
         logits = forward(params, _floats(x[i : i + batch_size]))

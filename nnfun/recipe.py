@@ -23,9 +23,9 @@ import numpy as np
 from . import schedule as schedules
 from .augment import Augmentation
 from .batching import split_validation
-from .errors import ConfigError
+from .errors import ConfigError, ModelError
 from .optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
-from .params import Params, init_params
+from .params import Params, init_params, layer_sizes
 from .train import INIT, SPLIT, TrainState, fit, rng_for
 
 OptimizerName = Literal["sgd", "nesterov", "adam", "adamw"]
@@ -35,6 +35,7 @@ SCHEDULES: tuple[str, ...] = typing.get_args(ScheduleName)
 
 MAX_SEED = 2**63 - 1
 MAX_COUNT = 10**9  # epochs, batch size, widths: far above anything sensible, far below overflow
+MAX_LAYERS = 1000  # a model file holds two arrays a layer, and the reader takes 4,096 arrays
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ def _range_problems(c: Config) -> Iterator[tuple[str, str]]:
     for name, value, low in whole:
         if not low <= value <= MAX_COUNT:
             yield name, f"{name} must be between {low} and {MAX_COUNT:,} (got {value})"
-    if not c.hidden or not all(1 <= h <= MAX_COUNT for h in c.hidden):
+    if len(c.hidden) > MAX_LAYERS:
+        yield "hidden", f"hidden takes at most {MAX_LAYERS} layers (got {len(c.hidden)})"
+    elif not c.hidden or not all(1 <= h <= MAX_COUNT for h in c.hidden):
         yield (
             "hidden",
             f"hidden sizes must be whole numbers >= 1, e.g. 1024 or 1024,512 (got {list(c.hidden)})",
@@ -279,6 +282,54 @@ def init_network(c: Config, inputs: int = 784, classes: int = 10) -> Params:
     return init_params((inputs, *c.hidden, classes), rng_for(c.seed, INIT))
 
 
+def check_state(c: Config, state: TrainState) -> None:
+    """ModelError unless a saved state can continue this config (a checkpoint read back).
+
+    The network must have the config's hidden widths, the epoch must lie within the run, and
+    the optimizer state must be exactly what this config's optimizer keeps for this network
+    (same names, shapes and types, finite): a state edited by hand or saved under another
+    optimizer would otherwise fail deep in a step, or silently train something else.
+    """
+    sizes = layer_sizes(state.params)
+    if sizes[1:-1] != c.hidden:
+        raise ModelError(
+            f"its network is {'-'.join(map(str, sizes))}, but its settings say hidden {list(c.hidden)}"
+        )
+    if state.epoch > c.epochs:
+        raise ModelError(f"it is at epoch {state.epoch} of a run of {c.epochs} epochs")
+    expected, saved = optimizer(c).init(state.params), state.opt_state
+    fits = set(saved) == set(expected) and all(
+        saved[k].shape == v.shape and saved[k].dtype == v.dtype for k, v in expected.items()
+    )
+    if not fits:
+        raise ModelError(
+            f"its optimizer state is not what optimizer {c.optimizer} keeps for this network "
+            "(saved by another optimizer, or edited)"
+        )
+    if not all(np.isfinite(v).all() for v in saved.values()):
+        raise ModelError("its optimizer state holds NaN or infinite values")
+    if any(v.dtype.kind == "i" and (v < 0).any() for v in saved.values()):
+        raise ModelError("its optimizer state counts a negative number of steps")
+    if state.best_params is not None and layer_sizes(state.best_params) != sizes:
+        raise ModelError("its best weights do not have the network's shape")
+
+
+def training_bytes(c: Config, inputs: int, classes: int, rows: int) -> int:
+    """Rough peak memory of training this config on `rows` images of `inputs` values.
+
+    float32 weights times the copies a step holds (weights, gradients, new weights, optimizer
+    state, best weights), the float64 draw of the largest layer at initialisation, and the
+    activations of a batch forward and backward (and of a 10,000-image evaluation chunk).
+    """
+    sizes = (inputs, *c.hidden, classes)
+    layers = list(zip(sizes[:-1], sizes[1:], strict=True))
+    weights = sum(a * b + b for a, b in layers)
+    copies = 3 + (1 if c.optimizer in ("sgd", "nesterov") else 2) + int(c.keep_best)
+    rows_at_once = max(min(c.batch_size, rows), min(10_000, rows))
+    activations = rows_at_once * sum(sizes) * 4 * 4  # z, relu(z), dropout mask, backward delta
+    return 4 * weights * copies + 8 * max(a * b for a, b in layers) + activations
+
+
 def split(
     c: Config, x: np.ndarray, y: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -314,6 +365,8 @@ def parse_settings(text: str, source: str) -> dict[str, Any]:
         settings = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise ConfigError(f"{source} nests arrays too deeply to be settings") from None
     if "clip" in settings and _is_number(settings["clip"]) and not settings["clip"]:
         settings["clip"] = None
     return settings

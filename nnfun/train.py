@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 from .augment import Augmentation
 from .batching import SCALE, batches, num_batches, shuffle
 from .errors import ConfigError, DivergedError
+from .inference import check_fits
 from .metrics import evaluate
 from .network import dropout_masks, forward_backward
 from .optim import Optimizer, OptState
@@ -126,13 +127,57 @@ def train_epoch(
     return params, opt_state, loss_sum / len(x), correct / len(x)
 
 
-def _check_fit(epochs: int, batch_size: int, x: np.ndarray, y: np.ndarray) -> None:
+def _check_fit(
+    params: Params, epochs: int, batch_size: int, x: np.ndarray, y: np.ndarray, y_val: np.ndarray
+) -> None:
     """Values `fit` cannot work with, as errors that name the value."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
     if len(x) != len(y) or not len(x):
         raise ConfigError(f"need as many labels as images, at least one: got {len(x)} and {len(y)}")
+    check_fits(params, x.shape[1], int(max(y.max(), y_val.max(initial=0))) + 1)
+
+
+BLOWN_UP = 3.0
+"""An epoch whose mean loss is this many times an untrained network's `ln(classes)` diverged."""
+STUCK_EPOCHS = 3
+"""Epochs in a row at chance level (loss ~ ln(classes), accuracy ~ 1/classes) that mean a dead run,"""
+STUCK_STEPS = 1000
+"""once it has taken this many steps: a tiny dataset's first few steps prove nothing."""
+
+
+def divergence(
+    history: Sequence[EpochRecord], classes: int, steps_per_epoch: int = STUCK_STEPS
+) -> str | None:
+    """Why the run is lost after its last epoch, or None while it is learning.
+
+    An untrained network guesses: its loss is about `ln(classes)` (2.30 for digits) and its
+    accuracy `1/classes`. A loss far above that has blown up, even while finite (a learning
+    rate of 1e6 reaches 1e19 with clipping on); a loss that stays at `ln(classes)` with chance
+    accuracy for `STUCK_EPOCHS` epochs and `STUCK_STEPS` steps means dead units that will not
+    recover.
+    """
+    if classes < 2:
+        return None  # one class: nothing to learn, nothing to lose
+    chance = math.log(classes)
+    last = history[-1]
+    if not math.isfinite(last.train_loss) or last.train_loss > BLOWN_UP * chance:
+        return (
+            f"the mean training loss of epoch {last.epoch} is {last.train_loss:.3g}, far above "
+            f"the {chance:.2f} of an untrained network"
+        )
+    recent = history[-STUCK_EPOCHS:]
+    stuck = len(recent) == STUCK_EPOCHS and last.epoch * steps_per_epoch >= STUCK_STEPS
+    if stuck and all(
+        r.train_accuracy <= 1.5 / classes and r.train_loss >= 0.95 * chance for r in recent
+    ):
+        return (
+            f"training is stuck at chance level: accuracy {last.train_accuracy:.1%} and loss "
+            f"{last.train_loss:.2f} (an untrained network's) for {STUCK_EPOCHS} epochs "
+            f"up to epoch {last.epoch}"
+        )
+    return None
 
 
 def fit(
@@ -154,6 +199,7 @@ def fit(
     keep_best: bool = False,
     on_batch: BatchCallback | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    stop_diverged: bool = True,
 ) -> Iterator[TrainState]:
     """Train up to `epochs` epochs from `start`, yielding the state after each one.
 
@@ -161,11 +207,16 @@ def fit(
     resumed run continues at `start.epoch`). Epoch `e` shuffles, augments and drops out with
     `rng_for(seed, EPOCH, e)`; the learning rate of each step is `schedule(fractional epoch)`.
     With `keep_best`, `best_params` follows the best validation accuracy (see `final_params`).
-    An empty validation set is allowed: its loss and accuracy are NaN.
+    An empty validation set is allowed: its loss and accuracy are NaN. DivergedError stops a
+    run whose loss is not finite or that `divergence` finds lost (unless `stop_diverged=False`),
+    before the state of that epoch is yielded.
     """
-    _check_fit(epochs, batch_size, x, y)
+    _check_fit(
+        start.params if isinstance(start, TrainState) else start, epochs, batch_size, x, y, y_val
+    )
     reg = Regularisation(augmentation, dropout, input_dropout, label_smoothing)
     state = start if isinstance(start, TrainState) else TrainState(0, start, optimizer.init(start))
+    classes = layer_sizes(state.params)[-1]
     best = max((r.val_accuracy for r in state.history), default=-1.0)
     for epoch in range(state.epoch, epochs):
         began = clock()
@@ -188,10 +239,15 @@ def fit(
         record = EpochRecord(
             epoch + 1, schedule(epoch), loss, acc, val_loss, val_acc, clock() - began
         )
+        history = (*state.history, record)
+        steps = num_batches(len(x), batch_size)
+        problem = divergence(history, classes, steps) if stop_diverged else None
+        if problem is not None:
+            raise DivergedError(problem, lr=record.lr)
         best_params = state.best_params
         if keep_best and val_acc > best:
             best, best_params = val_acc, params
-        state = TrainState(epoch + 1, params, opt_state, (*state.history, record), best_params)
+        state = TrainState(epoch + 1, params, opt_state, history, best_params)
         yield state
 
 

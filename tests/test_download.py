@@ -70,6 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.stop.wait(5 * TIMEOUT)
         elif route == "stall":  # headers, part of the body, then silence
             self._send(body[:10], length=len(body), stall=True)
+        elif route == "endless":  # no Content-Length, and more bytes than any MNIST file
+            self._send_endless()
         else:
             self.send_error(500)
 
@@ -85,6 +87,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.stop.wait(5 * TIMEOUT)
         except OSError:
             pass  # the client gave up first
+
+    def _send_endless(self) -> None:
+        try:
+            self.send_response(200)
+            self.end_headers()  # no length: the body ends when the server hangs up
+            for _ in range(64):
+                self.wfile.write(b"\0" * 65536)
+        except OSError:
+            pass  # the client stopped reading at its cap
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep the test output quiet."""
@@ -329,3 +340,16 @@ def test_real_mnist_loads() -> None:
     assert data.train_y.shape == (60000,)
     assert data.test_y.shape == (10000,)
     assert abs(data.train_x.mean() / 255 - 0.1306604762738429) < 1e-9
+
+
+def test_a_body_without_length_is_capped_while_streaming(server: _Server, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="file too large: over 1,000,000 bytes"):
+        download(
+            NAME,
+            tmp_path,
+            mirrors=[_url(server, "endless")],
+            sha256=SHA[NAME],
+            timeout=TIMEOUT,
+            max_bytes=1_000_000,
+        )
+    assert _files(tmp_path) == []

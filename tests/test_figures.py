@@ -140,7 +140,7 @@ def test_bad_run_folders_get_one_line(
 ) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
-    for name in ("config.json", "history.json", "metrics.json", "model.npz"):
+    for name in ("config.json", "history.json", "metrics.json", "model.npz", "checkpoint.npz"):
         (broken / name).write_bytes((run_a / name).read_bytes())
     damage(broken)
     for args in (("report", broken, "--no-figures"), ("compare", run_a, broken)):

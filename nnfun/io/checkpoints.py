@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelError, NnfunError
-from ..recipe import Config
+from ..recipe import Config, check_state
 from ..serialize import checkpoint_from_npz, checkpoint_to_npz
 from ..train import TrainState
 from .files import atomic_write_bytes, read_capped
-from .runs import CHECKPOINT
+from .models import MAX_MODEL_BYTES
+from .runs import CHECKPOINT, CONFIG_TOML
 
-MAX_CHECKPOINT_BYTES = 8 << 30
-"""A checkpoint holds weights, optimizer state and best weights: a few times the model's size."""
+MAX_CHECKPOINT_BYTES = 4 * MAX_MODEL_BYTES + (64 << 20)
+"""A checkpoint holds weights, optimizer state (Adam: two copies) and best weights, plus history."""
 
 
 def save_checkpoint(run_dir: Path, state: TrainState, config: Config) -> None:
@@ -24,11 +25,19 @@ def load_checkpoint(run_dir: Path) -> tuple[TrainState, Config]:
     """The state and config saved in `run_dir/checkpoint.npz`."""
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
-        raise NnfunError(
-            f"{run_dir} has no {CHECKPOINT} to resume from (is it a run folder made by nnfun train?)"
+        toml = Path(run_dir) / CONFIG_TOML
+        hint = (
+            f"it stopped before its first epoch was saved; start it again with: "
+            f"nnfun train --config {toml} --out {run_dir}"
+            if toml.is_file()
+            else "is it a run folder made by nnfun train?"
         )
+        raise NnfunError(f"{run_dir} has no {CHECKPOINT} to resume from ({hint})")
+    data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     try:
-        state, settings = checkpoint_from_npz(read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint"))
-        return state, Config.from_dict(settings)
+        state, settings = checkpoint_from_npz(data, MAX_CHECKPOINT_BYTES)
+        config = Config.from_dict(settings)
+        check_state(config, state)
     except NnfunError as exc:
         raise ModelError(f"{path}: {exc}") from None
+    return state, config

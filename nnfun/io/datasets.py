@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import DataError
-from ..idx import GZIP_MAGIC, check_images_labels, gunzip, parse_idx
-from .files import atomic_write_bytes
+from ..errors import DataError, NnfunError
+from ..idx import GZIP_MAGIC, MAX_BYTES, check_images_labels, gunzip, parse_idx
+from .files import atomic_write_bytes, read_capped
 
 #: The four IDX files of an MNIST-style dataset (each may also be stored as `<name>.gz`).
 FILES = {
@@ -84,6 +84,8 @@ def find_file(data_dir: Path, dataset: str, name: str) -> Path | None:
     for candidate in (data_dir / dataset / name, data_dir / dataset / f"{name}.gz"):
         if candidate.is_file():
             return candidate
+        if os.path.lexists(candidate):  # a device, a fifo, a folder, a broken link
+            raise DataError(f"{candidate} is not a regular file; {_fix(dataset)}")
     return None
 
 
@@ -96,6 +98,7 @@ def download(
     timeout: float = 30.0,
     log: Log = _no_log,
     progress: Progress = _no_progress,
+    max_bytes: int = MAX_DOWNLOAD,
 ) -> Path:
     """Fetch `<mirror>/<name>.gz` from the first mirror that serves the right content.
 
@@ -106,7 +109,7 @@ def download(
         url = f"{mirror.rstrip('/')}/{name}.gz"
         log(f"downloading {url}")
         try:
-            body = _fetch(url, timeout, progress)
+            body = _fetch(url, timeout, progress, max_bytes)
             _check_sha256(body, sha256)
         except (OSError, http.client.HTTPException, ValueError, DataError) as exc:
             reason = _describe(exc)
@@ -122,8 +125,11 @@ def download(
     )
 
 
-def _fetch(url: str, timeout: float, progress: Progress = _no_progress) -> bytes:
-    """The whole body of `url`, read in chunks; raises if shorter than its Content-Length says."""
+def _fetch(
+    url: str, timeout: float, progress: Progress = _no_progress, max_bytes: int = MAX_DOWNLOAD
+) -> bytes:
+    """The whole body of `url`, read in chunks and at most `max_bytes` even without a
+    Content-Length (a server may send none, or lie); raises if shorter than its length says."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
@@ -133,7 +139,7 @@ def _fetch(url: str, timeout: float, progress: Progress = _no_progress) -> bytes
     with response:
         length = response.headers.get("Content-Length")
         total = int(length) if length is not None else None
-        if total is not None and total > MAX_DOWNLOAD:
+        if total is not None and total > max_bytes:
             raise DataError(f"file too large: {total:,} bytes")
         chunks: list[bytes] = []
         received = 0
@@ -141,8 +147,8 @@ def _fetch(url: str, timeout: float, progress: Progress = _no_progress) -> bytes
         while chunk := response.read(CHUNK):
             chunks.append(chunk)
             received += len(chunk)
-            if received > MAX_DOWNLOAD:
-                raise DataError(f"file too large: over {MAX_DOWNLOAD:,} bytes")
+            if received > max_bytes:
+                raise DataError(f"file too large: over {max_bytes:,} bytes")
             progress(url, received, total)
         body = b"".join(chunks)
     if total is not None and len(body) != total:
@@ -176,7 +182,7 @@ def _manual_hint(names: Sequence[str], folder: Path) -> str:
     """Tell the user which files to put where by hand."""
     files = ", ".join(f"{n}.gz" for n in names)
     return (
-        f"Put {files} (or the same without .gz, decompressed) into {folder.resolve()}/ by hand, "
+        f"Put {files} (or the same without .gz, decompressed) into {os.path.abspath(folder)}/ by hand, "
         f"or point --data-dir or {ENV_VAR} at a folder whose {folder.name}/ subfolder holds them."
     )
 
@@ -200,6 +206,9 @@ def load_dataset(
         test = check_images_labels(arrays["test_images"], arrays["test_labels"], "test")
     except DataError as exc:
         raise DataError(f"{folder}: {exc}; {_fix(name)}") from None
+    for split, (images, _) in (("training", train), ("test", test)):
+        if not len(images):
+            raise DataError(f"{folder}: the {split} set holds no images; {_fix(name)}")
     if train[0].shape[1] != test[0].shape[1]:
         raise DataError(
             f"{folder}: train images have {train[0].shape[1]} pixels, test images "
@@ -224,9 +233,12 @@ def load_test_set(
     keys = ("test_images", "test_labels")
     arrays, folder = _arrays(name, data_dir, keys, download_missing, log, progress)
     try:
-        return check_images_labels(arrays["test_images"], arrays["test_labels"], "test")
+        test = check_images_labels(arrays["test_images"], arrays["test_labels"], "test")
     except DataError as exc:
         raise DataError(f"{folder}: {exc}; {_fix(name)}") from None
+    if not len(test[0]):
+        raise DataError(f"{folder}: the test set holds no images; {_fix(name)}")
+    return test
 
 
 def _arrays(
@@ -242,6 +254,9 @@ def _arrays(
         raise DataError(f"bad dataset name {dataset!r}: expected a folder name like 'mnist'")
     data_dir = resolve_data_dir(data_dir)
     folder = data_dir / dataset
+    for path in (data_dir, folder):
+        if os.path.lexists(path) and not path.is_dir():
+            raise DataError(f"{path} is not a folder (a file, or a link that leads nowhere)")
     wanted = [FILES[key] for key in keys]
     missing = [n for n in wanted if find_file(data_dir, dataset, n) is None]
     if missing and (dataset != "mnist" or not download_missing):
@@ -277,9 +292,9 @@ def _read(data_dir: Path, dataset: str, name: str) -> npt.NDArray[Any]:
     if path is None:
         raise DataError(f"{data_dir / dataset / name} disappeared while loading")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raw = read_capped(path, MAX_BYTES, "dataset file")
+    except NnfunError as exc:
+        raise DataError(str(exc)) from None
     try:
         return parse_idx(raw)
     except DataError as exc:

@@ -47,14 +47,14 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, data + b"\n")
 
 
-def read_json(path: Path) -> Any:
-    """Read a JSON file, or raise a one-line NnfunError saying what is wrong with it."""
+MAX_JSON_BYTES = 64 << 20
+
+
+def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
+    """Read a JSON file of at most `limit` bytes, or raise a one-line NnfunError saying what is wrong."""
+    data = read_capped(path, limit, "JSON file")
     try:
-        return orjson.loads(Path(path).read_bytes())
-    except FileNotFoundError:
-        raise NnfunError(f"{path} does not exist") from None
-    except OSError as exc:
-        raise NnfunError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise NnfunError(f"{path} is not valid JSON ({exc})") from None
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import NnfunError
+from .files import read_capped
 
 Image = npt.NDArray[Any]
 Labelled = tuple[str, Image]
@@ -41,8 +43,13 @@ _IDX_NAME = re.compile(r"-idx\d-ubyte(\.gz)?$|\.idx\d?(\.gz)?$", re.IGNORECASE)
 
 PILLOW_HINT = "reading PNG/JPEG needs Pillow: pip install 'nnfun[images]'"
 _PNM_TOKEN = re.compile(rb"(?:\s|#[^\r\n]*)*([^\s#]+)")
-_MAX_PIXELS = 200_000_000
-"""Refuse images claiming more pixels than this (a corrupt or hostile header)."""
+MAX_PIXELS = 40_000_000
+"""A digit photo has at most this many pixels (a 40 MP camera); larger headers are refused
+before anything is decoded (a corrupt file, or a decompression bomb)."""
+MAX_FILE_BYTES = 256 << 20
+"""The largest input file read: a phone photo is ~10 MB, all of MNIST as .npy 47 MB."""
+_PNM_DIGITS = 9
+"""Netpbm header and sample values longer than this are garbage (maxval is at most 65535)."""
 
 
 def collect_inputs(paths: list[Path], *, recursive: bool = False) -> list[Path]:
@@ -57,23 +64,29 @@ def collect_inputs(paths: list[Path], *, recursive: bool = False) -> list[Path]:
     """
     found: list[Path] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            candidates = path.rglob("*") if recursive else path.iterdir()
-            files = sorted(
-                (p for p in candidates if p.is_file() and _looks_readable(p, path)),
-                key=_natural_key,
-            )
-            if not files:
-                raise NnfunError(
-                    f"{path}: no images in this folder "
-                    "(PNG, JPEG, BMP, GIF, PGM/PPM, .npy or IDX files)"
-                )
-            found.extend(files)
-        elif path.exists():
-            found.append(path)
-        else:
-            raise NnfunError(f"{path} does not exist")
+        try:
+            found.extend(_inputs_of(path, recursive))
+        except OSError as exc:  # a name too long, a folder we may not list, a link loop
+            raise NnfunError(f"cannot read {path}: {exc.strerror or exc}") from None
     return found
+
+
+def _inputs_of(path: Path, recursive: bool) -> list[Path]:
+    """The picture files one command-line argument stands for (see `collect_inputs`)."""
+    if path.is_dir():
+        candidates = path.rglob("*") if recursive else path.iterdir()
+        files = sorted(
+            (p for p in candidates if p.is_file() and _looks_readable(p, path)),
+            key=_natural_key,
+        )
+        if not files:
+            raise NnfunError(
+                f"{path}: no images in this folder (PNG, JPEG, BMP, GIF, PGM/PPM, .npy or IDX files)"
+            )
+        return files
+    if path.exists():
+        return [path]
+    raise NnfunError(f"{path} does not exist")
 
 
 def read_images(path: Path) -> list[Labelled]:
@@ -83,18 +96,13 @@ def read_images(path: Path) -> list[Labelled]:
     stack (an IDX file, or a .npy of shape (n, H, W), (n, H, W, C) or (n, 784)).
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NnfunError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise NnfunError(f"{path} is a folder, not an image file") from None
-    except OSError as exc:
-        raise NnfunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise NnfunError(f"{path} is a folder, not an image file")
+    raw = read_capped(path, MAX_FILE_BYTES, "picture")
     return decode_images(raw, str(path))
 
 
-def decode_images(raw: bytes, name: str, *, max_pixels: int = _MAX_PIXELS) -> list[Labelled]:
+def decode_images(raw: bytes, name: str, *, max_pixels: int = MAX_PIXELS) -> list[Labelled]:
     """The images in a file's bytes, labelled like `read_images` does with `name` for the path.
 
     Images claiming more than `max_pixels` pixels are refused before they are decoded.
@@ -140,7 +148,10 @@ def _read_with_pillow(raw: bytes, path: Path, max_pixels: int) -> Image:
     except ImportError:
         raise NnfunError(f"{path}: {PILLOW_HINT}") from None
     try:
-        with PILImage.open(io.BytesIO(raw)) as opened:
+        with warnings.catch_warnings():  # sizes Pillow warns about are refused just below
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            opened = PILImage.open(io.BytesIO(raw))
+        with opened:
             if opened.width * opened.height > max_pixels:
                 raise NnfunError(
                     f"{path}: {opened.width}×{opened.height} pixels is too large an image"
@@ -194,7 +205,7 @@ def _read_pnm(raw: bytes, path: Path, max_pixels: int) -> Image:
     pos = 2
     for _ in range(fields):
         match = _PNM_TOKEN.match(raw, pos)
-        if match is None or not match.group(1).isdigit():
+        if match is None or not match.group(1).isdigit() or len(match.group(1)) > _PNM_DIGITS:
             raise NnfunError(f"{path}: garbled P{kind} (PGM/PPM) header")
         values.append(int(match.group(1)))
         pos = match.end()
@@ -248,10 +259,10 @@ def _pnm_plain(text: bytes, kind: int, count: int, path: Path) -> npt.NDArray[np
     tokens = re.findall(rb"[01]", body) if kind == 1 else body.split()
     if len(tokens) < count:
         raise NnfunError(f"{path}: truncated P{kind} file ({len(tokens):,} of {count:,} samples)")
-    try:
-        return np.array([int(t) for t in tokens[:count]], dtype=np.int64)
-    except ValueError:
-        raise NnfunError(f"{path}: P{kind} pixel data is not all whole numbers") from None
+    tokens = tokens[:count]
+    if not all(t.isdigit() and len(t) <= _PNM_DIGITS for t in tokens):
+        raise NnfunError(f"{path}: P{kind} pixel data is not all whole numbers 0-65535")
+    return np.array([int(t) for t in tokens], dtype=np.int64)
 
 
 def _read_npy(raw: bytes, path: Path) -> Image:

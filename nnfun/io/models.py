@@ -38,6 +38,6 @@ def load_model(path: str | Path) -> Params:
         raise NnfunError(f"no model at {file}{hint if run_dir == Path(path) else ''}")
     data = read_capped(file, MAX_MODEL_BYTES, "model file")
     try:
-        return params_from_npz(data)
+        return params_from_npz(data, MAX_MODEL_BYTES)
     except ModelError as exc:
         raise ModelError(f"{file}: {exc}") from None

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import NnfunError
-from .files import read_json
+from ..inference import DIGITS
+from ..recipe import Config
+from .files import MAX_JSON_BYTES, read_json
 
 CONFIG_JSON = "config.json"
 CONFIG_TOML = "config.toml"
@@ -29,6 +31,9 @@ FIGURES = (
     "sample_predictions.png",
     "per_digit_accuracy.png",
 )
+RUN_FILES = (CONFIG_JSON, CONFIG_TOML, HISTORY, METRICS, MODEL, CHECKPOINT, *FIGURES)
+MAX_CELL = 10**12
+"""A confusion-matrix cell holds at most this many images."""
 HISTORY_KEYS = (
     "epoch",
     "lr",
@@ -96,7 +101,40 @@ class Run:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_fraction(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 1
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_CELL
+
+
+def settings(config: Any) -> Config:
+    """The settings in a run's `config.json` content, checked like any other settings."""
+    if not isinstance(config, dict):
+        raise NnfunError("expected an object of settings")
+    return Config.from_dict({k: v for k, v in config.items() if k != "nnfun_version"})
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """The content of a run's `config.json`, checked to hold valid settings."""
+    path = Path(run_dir) / CONFIG_JSON
+    config = read_json(path, MAX_JSON_BYTES)
+    try:
+        settings(config)
+    except NnfunError as exc:
+        raise NnfunError(f"{path} is not an nnfun {CONFIG_JSON}: {exc}") from None
+    return dict(config)
+
+
+def run_dataset(run_dir: Path | None) -> str:
+    """The dataset a run was trained on, from its config.json; mnist for a model outside a run."""
+    if run_dir is None or not (Path(run_dir) / CONFIG_JSON).is_file():
+        return "mnist"
+    return settings(read_config(run_dir)).dataset
 
 
 def load_run(run_dir: Path) -> Run:
@@ -110,49 +148,81 @@ def load_run(run_dir: Path) -> Run:
         )
     for name in (HISTORY, METRICS):
         if not (run_dir / name).is_file():
-            raise NnfunError(
-                f"{run_dir} has no {name}: the run has not finished "
-                f"(continue it with: nnfun train --resume {run_dir})"
+            hint = (
+                f"continue it with: nnfun train --resume {run_dir}"
+                if (run_dir / CHECKPOINT).is_file()
+                else "it stopped before its first epoch was saved"
             )
-    config = read_json(run_dir / CONFIG_JSON)
-    history = read_json(run_dir / HISTORY)
-    metrics = read_json(run_dir / METRICS)
+            raise NnfunError(f"{run_dir} has no {name}: the run has not finished ({hint})")
+    config = read_config(run_dir)
+    history = read_json(run_dir / HISTORY, MAX_JSON_BYTES)
+    metrics = read_json(run_dir / METRICS, MAX_JSON_BYTES)
 
     def garbled(name: str, problem: str) -> NnfunError:
         return NnfunError(f"{run_dir / name} is not an nnfun {name}: {problem}")
 
-    if not isinstance(config, dict):
-        raise garbled(CONFIG_JSON, "expected an object of settings")
+    problem = _history_problem(history)
+    if problem:
+        raise garbled(HISTORY, problem)
+    problem = _metrics_problem(metrics)
+    if problem:
+        raise garbled(METRICS, problem)
+    return Run(run_dir, config, history, metrics)
+
+
+def _history_problem(history: Any) -> str | None:
+    """What is wrong with `history.json`'s content: a list of epochs 1, 2, ... of numbers."""
     if not isinstance(history, list) or not history:
-        raise garbled(HISTORY, "expected a non-empty list of epochs")
+        return "expected a non-empty list of epochs"
     for i, record in enumerate(history):
         if not isinstance(record, dict):
-            raise garbled(HISTORY, f"entry {i + 1} is not an object")
+            return f"entry {i + 1} is not an object"
         for key in HISTORY_KEYS:
             value = record.get(key)
             if not (_is_number(value) or (value is None and key.startswith("val_"))):
-                raise garbled(HISTORY, f"entry {i + 1} has no number {key!r}")
+                return f"entry {i + 1} has no number {key!r}"
+            if value is not None and value < 0:
+                return f"entry {i + 1} has a negative {key!r}"
+        if record["epoch"] != i + 1:
+            return f"entry {i + 1} is numbered epoch {record['epoch']!r}"
+        if not all(
+            _is_fraction(record[k])
+            for k in ("train_accuracy", "val_accuracy")
+            if record[k] is not None
+        ):
+            return f"entry {i + 1} has an accuracy outside [0, 1]"
+    return None
+
+
+def _metrics_problem(metrics: Any) -> str | None:
+    """What is wrong with `metrics.json`'s content: accuracies, counts and seconds in range."""
     if not isinstance(metrics, dict):
-        raise garbled(METRICS, "expected an object")
-    if not _is_number(metrics.get("test_accuracy")):
-        raise garbled(METRICS, "no number 'test_accuracy'")
-    try:
-        matrix = np.asarray(metrics.get("confusion_matrix"), dtype=float)
-        per_class = np.asarray(metrics.get("per_class_accuracy"), dtype=float)
-    except (TypeError, ValueError):
-        raise garbled(
-            METRICS, "'confusion_matrix' or 'per_class_accuracy' is not numeric"
-        ) from None
-    if (
-        matrix.ndim != 2
-        or matrix.shape[0] != matrix.shape[1]
-        or not matrix.size
-        or (matrix < 0).any()
+        return "expected an object"
+    if not _is_fraction(metrics.get("test_accuracy")):
+        return "no 'test_accuracy' between 0 and 1"
+    for key in ("train_accuracy", "val_accuracy"):
+        if metrics.get(key) is not None and not _is_fraction(metrics[key]):
+            return f"{key!r} is not between 0 and 1"
+    for key in ("test_loss", "train_seconds"):
+        value = metrics.get(key)
+        if value is not None and not (_is_number(value) and value >= 0):
+            return f"{key!r} is not a number >= 0"
+    matrix: Any = metrics.get("confusion_matrix")
+    per_class = metrics.get("per_class_accuracy")
+    side = len(matrix) if isinstance(matrix, list) else 0
+    square = 1 <= side <= DIGITS and all(
+        isinstance(row, list) and len(row) == side and all(_is_count(v) for v in row)
+        for row in matrix
+    )
+    if not square:
+        return f"'confusion_matrix' is not a square table of image counts, at most {DIGITS} by {DIGITS}"
+    if not (
+        isinstance(per_class, list)
+        and len(per_class) == side
+        and all(_is_fraction(v) for v in per_class)
     ):
-        raise garbled(METRICS, "'confusion_matrix' is not a square table of counts")
-    if per_class.shape != (len(matrix),):
-        raise garbled(METRICS, f"'per_class_accuracy' should hold {len(matrix)} numbers")
-    return Run(run_dir, config, history, metrics)
+        return f"'per_class_accuracy' should hold {side} fractions between 0 and 1"
+    return None
 
 
 def format_setting(value: Any) -> str:

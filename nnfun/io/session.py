@@ -7,6 +7,7 @@ a killed worker loses at most the epoch in progress, and a rerun continues from 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,15 +16,17 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import NnfunError
+from ..errors import ConfigError, DataError, NnfunError
+from ..inference import check_fits
 from ..metrics import confusion_matrix, evaluate, per_class_accuracy
 from ..params import Params
-from ..recipe import Config, split, to_toml, train
+from ..recipe import Config, split, to_toml, train, training_bytes
 from ..train import BatchCallback, TrainState, final_params
 from .checkpoints import load_checkpoint, save_checkpoint
 from .datasets import Dataset
 from .files import atomic_write_bytes, write_json
-from .models import save_model
+from .lock import run_lock
+from .models import MAX_MODEL_BYTES, save_model
 from .runs import CHECKPOINT, CONFIG_JSON, CONFIG_TOML, HISTORY, METRICS, MODEL
 
 EpochCallback = Callable[[TrainState], None]
@@ -43,21 +46,24 @@ def new_run_dir(out: Path | None, root: Path = Path("results")) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for n in range(1, 1000):
         candidate = Path(root) / (stamp if n == 1 else f"{stamp}-{n}")
-        if not candidate.exists():
-            _make_dir(candidate, exist_ok=False)
-            return candidate
+        if _make_dir(candidate, exist_ok=False):
+            return candidate  # mkdir itself decides: two runs started in one second get two
     raise NnfunError(f"could not find a free folder name under {root}")
 
 
-def _make_dir(path: Path, exist_ok: bool) -> None:
+def _make_dir(path: Path, exist_ok: bool) -> bool:
+    """Create `path`; False if it existed already (and `exist_ok` is False)."""
     try:
         path.mkdir(parents=True, exist_ok=exist_ok)
     except FileExistsError:
+        if not exist_ok:
+            return False
         raise NnfunError(f"{path} exists and is not a folder") from None
     except OSError as exc:
         raise NnfunError(
             f"cannot create the run folder {path}: {exc.strerror or exc}; choose another --out"
         ) from None
+    return True
 
 
 def write_settings(run_dir: Path, config: Config) -> None:
@@ -96,6 +102,85 @@ def finish(
     return metrics, params
 
 
+def check_trainable(
+    config: Config, data: Dataset, start: TrainState | None = None, memory: int | None = None
+) -> None:
+    """Everything that would stop `config` training on `data`, found before any file is written.
+
+    The validation split must leave training images; every test label must occur in the
+    training file (the network gets one output per label it trains on); a saved `start` must
+    read the data's images and have an output per label; and the network must
+    fit: its model file under the size nnfun reads back, its training in `memory` bytes (by
+    default this machine's).
+    """
+    n = len(data.train_x)
+    if config.val_size >= n:
+        raise ConfigError(
+            f"val_size {config.val_size} leaves no training images (the set has {n:,})",
+            setting="val_size",
+        )
+    top, test_top = int(data.train_y.max()), int(data.test_y.max())
+    if test_top > top:
+        raise DataError(
+            f"the test set has label {test_top}, but the training images stop at {top}: "
+            f"the network would have no output for it"
+        )
+    if start is not None:
+        check_fits(start.params, data.train_x.shape[1], top + 1)
+    sizes = (data.train_x.shape[1], *config.hidden, top + 1)
+    network = "-".join(map(str, sizes))
+    weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    if 4 * weights > MAX_MODEL_BYTES:
+        raise ConfigError(
+            f"a {network} network has {weights:,} weights ({_size(4 * weights)} as float32), "
+            f"more than the {_size(MAX_MODEL_BYTES)} a model file may hold; choose smaller hidden sizes",
+            setting="hidden",
+        )
+    need = training_bytes(config, sizes[0], sizes[-1], n - config.val_size)
+    memory = memory or _memory()
+    if memory and need > 0.8 * memory:
+        raise ConfigError(
+            f"training a {network} network with batches of {config.batch_size} needs about "
+            f"{_size(need)} of memory, more than this machine's {_size(memory)}; "
+            "choose smaller hidden sizes or batches",
+            setting="hidden",
+        )
+
+
+def _memory() -> int | None:
+    """This machine's physical memory in bytes, where the OS says (POSIX)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _size(n: float) -> str:
+    """`1.6 GB`: bytes for people."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:,.0f} TB"
+
+
+def is_finished(run_dir: Path) -> bool:
+    """Whether the run in `run_dir` has delivered its model and metrics."""
+    return (Path(run_dir) / MODEL).is_file() and (Path(run_dir) / METRICS).is_file()
+
+
+def _saved_state(run_dir: Path, config: Config) -> TrainState | None:
+    """The checkpoint to continue, checked against the config; None for a new run."""
+    if not (run_dir / CHECKPOINT).is_file():
+        return None
+    state, saved = load_checkpoint(run_dir)
+    if saved != config:
+        raise NnfunError(f"{run_dir} holds a run with other settings; choose another folder")
+    if state.epoch >= config.epochs and is_finished(run_dir):
+        raise NnfunError(f"{run_dir} has already finished ({state.epoch} epochs): nothing to do")
+    return state
+
+
 def train_run(
     config: Config,
     run_dir: Path,
@@ -108,11 +193,32 @@ def train_run(
 
     Returns the metrics and the delivered weights. The folder's files are written as it goes:
     settings first, then a checkpoint and the history after each epoch, then model and metrics.
+    The folder is locked for the whole run (a second writer gets RunBusy); a new run that stops
+    before its first checkpoint takes its settings files away again, leaving nothing half-made.
     """
     run_dir = Path(run_dir)
-    state = load_checkpoint(run_dir)[0] if (run_dir / CHECKPOINT).is_file() else None
-    if state is None:
-        write_settings(run_dir, config)
+    with run_lock(run_dir):
+        state = _saved_state(run_dir, config)
+        check_trainable(config, data, state)
+        if state is None:
+            write_settings(run_dir, config)
+        try:
+            return _train_and_finish(config, run_dir, data, state, on_epoch, on_batch)
+        except BaseException:
+            if state is None and not (run_dir / CHECKPOINT).exists():
+                for name in (CONFIG_JSON, CONFIG_TOML):
+                    (run_dir / name).unlink(missing_ok=True)
+            raise
+
+
+def _train_and_finish(
+    config: Config,
+    run_dir: Path,
+    data: Dataset,
+    state: TrainState | None,
+    on_epoch: EpochCallback | None,
+    on_batch: BatchCallback | None,
+) -> tuple[dict[str, Any], Params]:
     parts = split(config, data.train_x, data.train_y)
     final = state
     for final in train(config, *parts, start=state, on_batch=on_batch):
