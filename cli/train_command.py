@@ -13,7 +13,6 @@ from nnfun import Config
 from nnfun.errors import ConfigError, DivergedError
 from nnfun_cli import recipes, training
 from nnfun_cli.datasets import Dataset, resolve_data_dir
-from nnfun_cli.files import atomic_write_bytes, write_json
 from nnfun_cli.shell import (
     INTERRUPTED,
     DataDir,
@@ -196,11 +195,7 @@ def _train(
     config: Config, data: Dataset, run_dir: Path, state: nnfun.TrainState | None, figures: bool
 ) -> None:
     """Train with progress into `run_dir`, then write the model and metrics and say where they are."""
-    write_json(run_dir / "config.json", {**config.to_dict(), "nnfun_version": nnfun.__version__})
-    header = f"# nnfun {nnfun.__version__}: repeat this run with  nnfun train --config {run_dir / 'config.toml'}\n"
-    atomic_write_bytes(
-        run_dir / "config.toml", (header + recipes.to_toml(config.to_dict())).encode()
-    )
+    training.write_config(run_dir, config)
     sizes = "-".join(map(str, (data.train_x.shape[1], *config.hidden, 10)))
     err.print(f"training {sizes} on {config.dataset} into {run_dir}")
     parts = training.split(config, data)

@@ -23,7 +23,7 @@ import nnfun
 from nnfun import Config, TrainState
 from nnfun.errors import NnfunError
 from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz, params_to_npz
-from nnfun_cli import figures
+from nnfun_cli import figures, recipes
 from nnfun_cli.datasets import Dataset, load_dataset
 from nnfun_cli.files import atomic_write_bytes, write_json
 from nnfun_cli.views import epoch_line
@@ -112,6 +112,15 @@ def split(config: Config, data: Dataset) -> Split:
     """The seeded validation split of the training set, the same on every run with this seed."""
     return nnfun.split_validation(
         data.train_x, data.train_y, config.val_size, nnfun.rng_for(config.seed, nnfun.train.SPLIT)
+    )
+
+
+def write_config(run_dir: Path, config: Config) -> None:
+    """`config.json` (with the nnfun version) and `config.toml`, which `nnfun train --config` repeats."""
+    write_json(run_dir / "config.json", {**config.to_dict(), "nnfun_version": nnfun.__version__})
+    header = f"# nnfun {nnfun.__version__}: repeat this run with  nnfun train --config {run_dir / 'config.toml'}\n"
+    atomic_write_bytes(
+        run_dir / "config.toml", (header + recipes.to_toml(config.to_dict())).encode()
     )
 
 
