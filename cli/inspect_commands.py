@@ -15,10 +15,12 @@ from rich.text import Text
 import nnfun
 from nnfun.errors import ConfigError, NnfunError
 from nnfun.gradient_check import extended_precision
-from nnfun_cli import figures
-from nnfun_cli.datasets import load_dataset, resolve_data_dir
-from nnfun_cli.files import read_json
-from nnfun_cli.models import load_model
+from nnfun.io.datasets import load_dataset
+from nnfun.io.files import read_json
+from nnfun.io.models import load_model, model_file
+from nnfun.io.runs import CONFIG_JSON, Run, config_differences, format_setting, load_run, run_labels
+from nnfun_cli import plots
+from nnfun_cli.plots.style import describe
 from nnfun_cli.shell import (
     FAILED,
     DataDir,
@@ -27,7 +29,7 @@ from nnfun_cli.shell import (
     parse_ints,
     user_errors,
 )
-from nnfun_cli.views import confusion_table, per_digit_table, sparkline
+from nnfun_cli.tables import confusion_table, per_digit_table, sparkline
 
 
 def evaluate(
@@ -45,11 +47,9 @@ def evaluate(
 ) -> None:
     """Evaluate a trained model on the test set: accuracy, loss, per-digit table, confusion matrix."""
     with user_errors():
-        params, run_dir = load_model(model)
+        params, run_dir = load_model(model), model_file(model)[1]
         name = dataset or _run_dataset(run_dir)
-        data = load_dataset(
-            resolve_data_dir(data_dir), name, log=lambda line: err.print(line, style="dim")
-        )
+        data = load_dataset(name, data_dir, log=lambda line: err.print(line, style="dim"))
         loss, acc, predicted = nnfun.evaluate(params, data.test_x, data.test_y)
         matrix = nnfun.confusion_matrix(data.test_y, predicted)
         per_class = nnfun.per_class_accuracy(matrix)
@@ -71,8 +71,8 @@ def evaluate(
 
 def _run_dataset(run_dir: Path | None) -> str:
     """The dataset a run was trained on, from its config.json; mnist when unknown."""
-    if run_dir is not None and (run_dir / "config.json").is_file():
-        return str(read_json(run_dir / "config.json").get("dataset", "mnist"))
+    if run_dir is not None and (run_dir / CONFIG_JSON).is_file():
+        return str(read_json(run_dir / CONFIG_JSON).get("dataset", "mnist"))
     return "mnist"
 
 
@@ -151,7 +151,7 @@ RunDir = Annotated[
 ]
 
 
-def _figures_note(exc: figures.PlotsUnavailable) -> None:
+def _figures_note(exc: plots.PlotsUnavailable) -> None:
     """The one line said when matplotlib is missing (plain text: `[plots]` is not Rich markup)."""
     err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
 
@@ -181,19 +181,19 @@ def report(
         ),
     ] = True,
 ) -> None:
-    """Summarise a finished run: accuracy per digit, confusion matrix, validation curve; redraw its figures.
+    """Summarise a finished run: accuracy per digit, confusion matrix, validation curve; redraw its plots.
 
     The figures (training_curves.png, confusion_matrix.png, sample_predictions.png,
     per_digit_accuracy.png) are written into the run folder.
     """
     with user_errors():
-        run = figures.load_run(run_dir)
+        run = load_run(run_dir)
         m, matrix = run.metrics, run.matrix
         out.print(
             f"[bold]{escape(str(run_dir))}[/]: {run.network()} on {escape(str(run.config.get('dataset', 'mnist')))}",
             highlight=False,
         )
-        out.print(figures.describe(run), style="dim", highlight=False, markup=False)
+        out.print(describe(run), style="dim", highlight=False, markup=False)
         loss = m.get("test_loss")
         out.print(
             f"test accuracy [bold]{run.test_accuracy:.2%}[/]"
@@ -217,25 +217,25 @@ def report(
         if not draw:
             return
         try:
-            figures.check_available()
-        except figures.PlotsUnavailable as exc:
+            plots.check_available()
+        except plots.PlotsUnavailable as exc:
             _figures_note(exc)
             return
-        params, _ = load_model(run_dir)
+        params = load_model(run_dir)
         data = load_dataset(
-            resolve_data_dir(data_dir),
             str(run.config.get("dataset", "mnist")),
+            data_dir,
             log=lambda line: err.print(line, style="dim"),
         )
         with err.status("drawing the figures"):
-            written = figures.write_run_figures(run_dir, params, data.test_x, data.test_y)
+            written = plots.write_run_figures(run_dir, params, data.test_x, data.test_y)
         out.print(
             f"figures in [bold]{escape(str(run_dir))}[/]: {', '.join(p.name for p in written)}",
             highlight=False,
         )
 
 
-def _compare_table(runs: list[figures.Run], names: list[str], differs: list[str]) -> Table:
+def _compare_table(runs: list[Run], names: list[str], differs: list[str]) -> Table:
     """One row per run: its differing settings, best validation accuracy, test accuracy, time."""
     top = max(run.test_accuracy for run in runs)
     table = Table(title=f"{len(runs)} runs", title_justify="left")
@@ -249,7 +249,7 @@ def _compare_table(runs: list[figures.Run], names: list[str], differs: list[str]
         best, epoch = run.best_val()
         table.add_row(
             Text(name),
-            *(figures.format_setting(run.config[k]) if k in run.config else "-" for k in differs),
+            *(format_setting(run.config[k]) if k in run.config else "-" for k in differs),
             "-" if epoch is None else f"{best:.2%} ({epoch})",
             Text(f"{run.test_accuracy:.2%}", style="bold" if run.test_accuracy == top else ""),
             _duration(run.seconds),
@@ -280,15 +280,15 @@ def compare(
             raise NnfunError(
                 "compare needs at least two run folders, e.g. nnfun compare results/a results/b"
             )
-        runs = [figures.load_run(path) for path in run_dirs]
-        differs = figures.config_differences(runs)
-        names = figures.run_labels(runs)
+        runs = [load_run(path) for path in run_dirs]
+        differs = config_differences(runs)
+        names = run_labels(runs)
         written: Path | None = None
         if out_path is not None:
             target = out_path if out_path.suffix.lower() == ".png" else out_path / "comparison.png"
             try:
-                written = figures.comparison(runs, target)
-            except figures.PlotsUnavailable as exc:
+                written = plots.comparison(runs, target)
+            except plots.PlotsUnavailable as exc:
                 _figures_note(exc)
     if json:
         rows = []

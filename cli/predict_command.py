@@ -12,9 +12,10 @@ from rich.table import Table
 
 import nnfun
 from nnfun.errors import NnfunError
+from nnfun.io import images
+from nnfun.io.models import load_model
 from nnfun.preprocess import to_grey, to_mnist
-from nnfun_cli import images, pictures
-from nnfun_cli.models import load_model
+from nnfun_cli import digit_art
 from nnfun_cli.shell import (
     FAILED,
     err,
@@ -60,7 +61,7 @@ def predict(
     error line; the others are still predicted, and the exit code is 1.
     """
     with user_errors():
-        params, _ = load_model(model)
+        params = load_model(model)
         paths = images.collect_inputs(files, recursive=recursive)
     results, failures = [], 0
     for path in paths:
@@ -103,7 +104,7 @@ def _print_predictions(results: list[tuple[str, np.ndarray, np.ndarray]], show: 
     if show:
         for label, seen, probs in results:
             out.print(
-                pictures.prediction_panel(label, seen, probs, color=out.color_system is not None)
+                digit_art.prediction_panel(label, seen, probs, color=out.color_system is not None)
             )
         return
     table = Table()

@@ -31,7 +31,8 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except DivergedError as exc:
-        raise fail(str(exc), DIVERGED) from None
+        advice = f"; try a smaller learning rate, e.g. --lr {exc.lr / 10:g}" if exc.lr else ""
+        raise fail(f"{exc}{advice}", DIVERGED) from None
     except NnfunError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:

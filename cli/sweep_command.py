@@ -16,13 +16,14 @@ import typer
 
 from nnfun import Config
 from nnfun.errors import ConfigError, NnfunError
-from nnfun_cli import recipes, training
-from nnfun_cli.datasets import Dataset, resolve_data_dir
-from nnfun_cli.figures import PlotsUnavailable
-from nnfun_cli.files import write_json
+from nnfun.io import recipes
+from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
+from nnfun.io.files import write_json
+from nnfun_cli.plots.style import PlotsUnavailable
+from nnfun_cli.plots.sweep import sweep_figure
+from nnfun_cli.progress import Interrupted
 from nnfun_cli.shell import FAILED, INTERRUPTED, DataDir, err, fail, out, user_errors
 from nnfun_cli.sweep_events import LiveView, TrialEnd
-from nnfun_cli.sweep_figure import sweep_figure
 from nnfun_cli.sweep_local import cores, run_local, threads_per_worker
 from nnfun_cli.sweep_plan import (
     Spec,
@@ -175,7 +176,10 @@ def sweep(
         sweep_dir = root / _folder_name(sweep_name)
         _check_existing(trials, sweep_dir)
         data_path = resolve_data_dir(data_dir)
-        data = training.load_data(base, data_path, err)
+        with err.status(f"loading {base.dataset} from {data_path}"):
+            data = load_dataset(
+                base.dataset, data_path, log=lambda line: err.print(line, style="dim")
+            )
         too_big = [t for t in trials if t.settings["val_size"] >= len(data.train_x)]
         if too_big:
             raise ConfigError(
@@ -304,7 +308,7 @@ def _run(
             return run_local(
                 todo, sweep_dir, data_dir.resolve(), workers=workers, threads=threads, watcher=view
             )
-    except training.Interrupted:
+    except Interrupted:
         done = sum(trial_state(sweep_dir / t.name) in ("finished", "diverged") for t in trials)
         raise fail(
             f"interrupted; {done} of {len(trials)} trials are done and the others keep their last "

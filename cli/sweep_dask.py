@@ -21,9 +21,11 @@ from typing import Any
 
 from nnfun import Config
 from nnfun.errors import DivergedError, NnfunError
-from nnfun_cli import training
-from nnfun_cli.datasets import Dataset
-from nnfun_cli.files import atomic_write_bytes
+from nnfun.io.datasets import Dataset
+from nnfun.io.files import atomic_write_bytes
+from nnfun.io.runs import CONFIG_JSON
+from nnfun.io.session import write_settings
+from nnfun_cli.progress import Interrupted, StopFlag, ctrl_c_stops_at_next_batch
 from nnfun_cli.sweep_events import Status, TrialEnd, Watcher
 from nnfun_cli.sweep_plan import Trial
 from nnfun_cli.sweep_trial import epochs_done, run_trial
@@ -84,7 +86,7 @@ def remote_trial(
             )
         except DivergedError as exc:
             status, message = "diverged", str(exc)
-        except training.Interrupted:
+        except Interrupted:
             status = "interrupted"
         except NnfunError as exc:
             status, message = "failed", str(exc)
@@ -97,7 +99,7 @@ def remote_trial(
 def run_dask(
     address: str, trials: list[Trial], sweep_dir: Path, data: Dataset, watcher: Watcher
 ) -> dict[str, TrialEnd]:
-    """Run `trials` on the cluster at `address`; Ctrl-C stops them at a checkpoint (training.Interrupted)."""
+    """Run `trials` on the cluster at `address`; Ctrl-C stops them at a checkpoint (Interrupted)."""
     distributed = _distributed()
     token = secrets.token_hex(8)
     sweep_dir = sweep_dir.resolve()
@@ -106,9 +108,9 @@ def run_dask(
         client = distributed.Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise NnfunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    flag = training.StopFlag()
+    flag = StopFlag()
     try:
-        with client, training.ctrl_c_stops_at_next_batch(flag):
+        with client, ctrl_c_stops_at_next_batch(flag):
             stop = distributed.Event(f"nnfun-sweep-stop-{token}", client=client)
             scattered = client.scatter(data, broadcast=True)
             futures = {
@@ -134,7 +136,7 @@ def _follow(
     futures: dict[Any, Trial],
     sweep_dir: Path,
     watcher: Watcher,
-    flag: training.StopFlag,
+    flag: StopFlag,
     stop: Any,
 ) -> dict[str, TrialEnd]:
     """Watch the tasks until all have ended, telling `watcher`; on Ctrl-C, stop them and raise."""
@@ -159,7 +161,7 @@ def _follow(
             elif trial.name in running:
                 watcher.epoch(trial, epochs_done(sweep_dir / trial.name))
     if flag.requested:
-        raise training.Interrupted
+        raise Interrupted
     return ends
 
 
@@ -178,6 +180,6 @@ def _ended(future: Any, trial: Trial, sweep_dir: Path) -> TrialEnd:
     run_dir = sweep_dir / trial.name
     for name, content in result["files"].items():
         atomic_write_bytes(run_dir / name, content)
-    if result["files"] and (run_dir / "config.json").exists():
-        training.write_config(run_dir, Config.from_dict(trial.settings))
+    if result["files"] and (run_dir / CONFIG_JSON).exists():
+        write_settings(run_dir, Config.from_dict(trial.settings))  # config.toml names this folder
     return TrialEnd(result["status"], result["message"], result["resumed_from"])

@@ -22,7 +22,7 @@ from typing import IO
 
 import orjson
 
-from nnfun_cli import training
+from nnfun_cli.progress import Interrupted, StopFlag, ctrl_c_stops_at_next_batch
 from nnfun_cli.shell import DIVERGED, INTERRUPTED
 from nnfun_cli.sweep_events import TrialEnd, Watcher
 from nnfun_cli.sweep_plan import Trial
@@ -111,10 +111,10 @@ def run_local(
     threads: int,
     watcher: Watcher,
 ) -> dict[str, TrialEnd]:
-    """Run `trials` in worker processes; Ctrl-C stops them all at a checkpoint (training.Interrupted)."""
+    """Run `trials` in worker processes; Ctrl-C stops them all at a checkpoint (Interrupted)."""
     queue, running, ends = deque(trials), dict[str, _Worker](), dict[str, TrialEnd]()
-    env, flag = worker_environment(threads), training.StopFlag()
-    with training.ctrl_c_stops_at_next_batch(flag):
+    env, flag = worker_environment(threads), StopFlag()
+    with ctrl_c_stops_at_next_batch(flag):
         try:
             while running or (queue and not flag.requested):
                 while queue and len(running) < workers and not flag.requested:
@@ -135,7 +135,7 @@ def run_local(
         finally:
             _stop_all(list(running.values()))
     if flag.requested:
-        raise training.Interrupted
+        raise Interrupted
     return ends
 
 

@@ -309,11 +309,28 @@ def expand(spec: Spec, base: Config) -> list[Trial]:
         for seed in seeds:
             name = trial_name(varied, seed)
             try:
-                config = Config.from_dict(base.to_dict() | varied | {"seed": seed})
+                config = _trial_config(base, varied | {"seed": seed})
             except ConfigError as exc:
                 raise ConfigError(f"trial {name}: {exc}") from None
             trials.append(Trial(name, varied, seed, _plain(config.to_dict())))
     return trials
+
+
+def _trial_config(base: Config, changes: dict[str, Any]) -> Config:
+    """The base with `changes`; a base setting they make meaningless goes back to its default.
+
+    E.g. varying `elastic_alpha=0,34` over a recipe with `elastic_sigma = 6`: the trial without
+    elastic distortions gets the default sigma, so its config.toml is a valid recipe again.
+    """
+    settings = base.to_dict() | changes
+    while True:
+        try:
+            return Config.from_dict(settings)
+        except ConfigError as exc:
+            name = exc.setting
+            if name is None or name in changes or settings[name] == getattr(DEFAULTS, name):
+                raise
+            settings[name] = getattr(DEFAULTS, name)
 
 
 def _configurations(spec: Spec) -> Iterator[dict[str, Any]]:

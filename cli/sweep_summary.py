@@ -18,8 +18,8 @@ from rich.table import Table
 
 import nnfun
 from nnfun import Config
-from nnfun_cli.figures import Run, format_setting, load_run
-from nnfun_cli.files import read_json
+from nnfun.io.files import read_json
+from nnfun.io.runs import Run, format_setting, load_run
 from nnfun_cli.sweep_plan import Trial
 from nnfun_cli.sweep_trial import DIVERGED_FILE, trial_state
 

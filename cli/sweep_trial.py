@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 import orjson
 
-import nnfun
 from nnfun import Config
-from nnfun.errors import ConfigError, DivergedError, NnfunError
-from nnfun_cli import training
-from nnfun_cli.datasets import Dataset, load_dataset
-from nnfun_cli.files import read_json, write_json
+from nnfun.errors import DivergedError, NnfunError
+from nnfun.io.datasets import Dataset, load_dataset
+from nnfun.io.files import read_json, write_json
+from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
+from nnfun.io.session import train_run
+from nnfun_cli.progress import Interrupted, StopFlag, ctrl_c_stops_at_next_batch
 from nnfun_cli.shell import BAD_INPUT, DIVERGED, INTERRUPTED
 
 DIVERGED_FILE = "diverged.json"  # a trial whose loss blew up: deterministic, so never retried
@@ -30,17 +31,17 @@ TrialState = Literal["finished", "diverged", "partial", "new"]
 
 def trial_state(run_dir: Path) -> TrialState:
     """How far a trial's folder got: finished (model and metrics), diverged, partial (a checkpoint), new."""
-    if (run_dir / "metrics.json").is_file() and (run_dir / "model.npz").is_file():
+    if (run_dir / METRICS).is_file() and (run_dir / MODEL).is_file():
         return "finished"
     if (run_dir / DIVERGED_FILE).is_file():
         return "diverged"
-    return "partial" if (run_dir / training.CHECKPOINT).is_file() else "new"
+    return "partial" if (run_dir / CHECKPOINT).is_file() else "new"
 
 
 def epochs_done(run_dir: Path) -> int:
     """Finished epochs according to the folder's history.json (0 when there is none yet)."""
     try:
-        history = orjson.loads((run_dir / "history.json").read_bytes())
+        history = orjson.loads((run_dir / HISTORY).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return 0
     return len(history) if isinstance(history, list) else 0
@@ -48,11 +49,11 @@ def epochs_done(run_dir: Path) -> int:
 
 def saved_config(run_dir: Path) -> Config | None:
     """The settings a trial folder was started with, or None for a folder without config.json."""
-    if not (run_dir / "config.json").is_file():
+    if not (run_dir / CONFIG_JSON).is_file():
         return None
-    saved = read_json(run_dir / "config.json")
+    saved = read_json(run_dir / CONFIG_JSON)
     if not isinstance(saved, dict):
-        raise NnfunError(f"{run_dir / 'config.json'} is not an nnfun config")
+        raise NnfunError(f"{run_dir / CONFIG_JSON} is not an nnfun config")
     saved.pop("nnfun_version", None)
     return Config.from_dict(saved)
 
@@ -71,52 +72,39 @@ def run_trial(
 
     A finished folder is returned as it is; a checkpoint is continued, which gives the same result
     as an uninterrupted run (every random draw is keyed on seed and epoch). `should_stop` is asked
-    at every batch; when it says yes, training.Interrupted is raised with the last epoch saved.
-    A diverging loss writes diverged.json and raises DivergedError.
+    at every batch; when it says yes, `Interrupted` is raised with the last epoch saved. A
+    diverging loss writes diverged.json and raises DivergedError.
     """
     config = Config.from_dict(settings)
     state = trial_state(run_dir)
     if state == "finished":
-        return dict(read_json(run_dir / "metrics.json"))
+        return dict(read_json(run_dir / METRICS))
     if state == "diverged":
         raise DivergedError(read_json(run_dir / DIVERGED_FILE)["error"])
-    if len(data.train_x) <= config.val_size:
-        raise ConfigError(f"val_size {config.val_size} leaves no training images")
-    resume = None
-    if state == "partial":
-        resume, saved = training.load_checkpoint(run_dir)
-        if saved != config:
-            raise NnfunError(f"{run_dir} holds a run with other settings; move it away first")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    training.write_config(run_dir, config)
+    if saved_config(run_dir) not in (None, config):
+        raise NnfunError(f"{run_dir} holds a run with other settings; move it away first")
 
     def on_batch(i: int, total: int, loss: float) -> None:
         if should_stop():
-            raise training.Interrupted
+            raise Interrupted
 
-    parts = training.split(config, data)
-    x, y, x_val, y_val = parts
-    final = resume
+    run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        for final in nnfun.fit(config, x, y, x_val, y_val, resume, on_batch=on_batch):
-            training.save_epoch(run_dir, final, config)
+        return train_run(config, run_dir, data, on_batch=on_batch)[0]
     except DivergedError as exc:
         write_json(run_dir / DIVERGED_FILE, {"error": str(exc), "epochs": epochs_done(run_dir)})
         raise
-    assert final is not None  # fit yields at least once unless the checkpoint was complete
-    metrics, _ = training.finish(run_dir, config, final, parts, data)
-    return metrics
 
 
 def main(argv: list[str]) -> int:
     """Local worker: train one trial; exit 0 done, 3 diverged, 130 stopped by Ctrl-C, 2 error."""
-    flag = training.StopFlag()
+    flag = StopFlag()
     try:
         settings, run_dir, data_dir = orjson.loads(argv[0]), Path(argv[1]), Path(argv[2])
-        with training.ctrl_c_stops_at_next_batch(flag):
-            data = load_dataset(data_dir, settings.get("dataset", "mnist"), download_missing=False)
+        with ctrl_c_stops_at_next_batch(flag):
+            data = load_dataset(settings["dataset"], data_dir, download_missing=False)
             run_trial(settings, run_dir, data, should_stop=lambda: flag.requested)
-    except (training.Interrupted, KeyboardInterrupt):
+    except (Interrupted, KeyboardInterrupt):
         return INTERRUPTED
     except DivergedError as exc:
         print(exc, file=sys.stderr)

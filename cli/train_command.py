@@ -8,11 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-import nnfun
-from nnfun import Config
-from nnfun.errors import ConfigError, DivergedError
-from nnfun_cli import recipes, training
-from nnfun_cli.datasets import Dataset, resolve_data_dir
+from nnfun import Config, Params
+from nnfun.errors import ConfigError, DivergedError, NnfunError
+from nnfun.io import recipes
+from nnfun.io.checkpoints import load_checkpoint
+from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
+from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
+from nnfun.io.session import new_run_dir
+from nnfun_cli import plots, progress
 from nnfun_cli.shell import (
     INTERRUPTED,
     DataDir,
@@ -134,17 +137,17 @@ def train(
                 raise ConfigError(
                     f"--resume continues a run with its saved settings; drop {_flag_names(flags)}"
                 )
-            state, config = training.load_checkpoint(resume)
+            state, config = load_checkpoint(resume)
             err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
         else:
             config = resolve_config(recipe, config_file, flags)
-        data = training.load_data(config, resolve_data_dir(data_dir), err)
+        data = _load_data(config, resolve_data_dir(data_dir))
         if len(data.train_x) <= config.val_size:
             raise ConfigError(
                 f"--val-size {config.val_size} leaves no training images (the set has {len(data.train_x)})"
             )
-        run_dir = resume or training.new_run_dir(out_dir)
-        _train(config, data, run_dir, state, figures)
+        run_dir = resume or new_run_dir(out_dir)
+        _train(config, data, run_dir, state.epoch if state else 0, figures)
 
 
 NOT_SETTINGS = {"data_dir", "out_dir", "resume", "recipe", "config_file", "figures"}
@@ -170,7 +173,21 @@ def resolve_config(recipe: str, config_file: Path | None, flags: dict[str, Any])
             flags[name] = parse_ints(flags[name], "--" + name)
     if "clip" in flags:
         flags["clip"] = flags["clip"] or None
-    return Config.from_dict(settings | flags)
+    try:
+        return Config.from_dict(settings | flags)
+    except ConfigError as exc:
+        raise _as_flag_error(exc, flags) from None
+
+
+def _as_flag_error(exc: ConfigError, flags: dict[str, Any]) -> ConfigError:
+    """The core names settings (`batch_size`); a value typed as a flag is named as that flag."""
+    name = exc.setting
+    if name is None or name not in flags:
+        return exc
+    flag = "--" + name.replace("_", "-")
+    message = str(exc)
+    message = flag + message[len(name) :] if message.startswith(name) else f"{flag}: {message}"
+    return ConfigError(message, setting=name)
 
 
 def list_recipes(
@@ -191,34 +208,45 @@ def list_recipes(
         out.print(table)
 
 
-def _train(
-    config: Config, data: Dataset, run_dir: Path, state: nnfun.TrainState | None, figures: bool
-) -> None:
-    """Train with progress into `run_dir`, then write the model and metrics and say where they are."""
-    training.write_config(run_dir, config)
+def _load_data(config: Config, data_dir: Path) -> Dataset:
+    """The dataset named in the config, downloading MNIST if it is missing."""
+    with err.status(f"loading {config.dataset} from {data_dir}"):
+        return load_dataset(config.dataset, data_dir, log=lambda line: err.print(line, style="dim"))
+
+
+def _write_figures(run_dir: Path, params: Params, data: Dataset) -> None:
+    """The run's PNG figures, or one line saying why there are none; the results stand either way."""
+    try:
+        with err.status("drawing the figures"):
+            written = plots.write_run_figures(run_dir, params, data.test_x, data.test_y)
+    except NnfunError as exc:  # PlotsUnavailable's message is already the hint
+        prefix = "" if isinstance(exc, plots.PlotsUnavailable) else "figures not written: "
+        err.print(f"{prefix}{exc}", markup=False, highlight=False, soft_wrap=True)
+        return
+    err.print(f"figures: {', '.join(p.name for p in written)}", highlight=False, soft_wrap=True)
+
+
+def _train(config: Config, data: Dataset, run_dir: Path, done: int, figures: bool) -> None:
+    """Train with progress into `run_dir`, then write the figures and say where the results are."""
     sizes = "-".join(map(str, (data.train_x.shape[1], *config.hidden, 10)))
     err.print(f"training {sizes} on {config.dataset} into {run_dir}")
-    parts = training.split(config, data)
     try:
-        final = training.train_with_progress(config, parts, run_dir, state, err)
-    except training.Interrupted:
-        saved = (
-            training.load_checkpoint(run_dir)[0].epoch
-            if (run_dir / training.CHECKPOINT).exists()
-            else 0
-        )
+        metrics, params = progress.train_with_progress(config, run_dir, data, done, err)
+    except progress.Interrupted:
+        saved = load_checkpoint(run_dir)[0].epoch if (run_dir / CHECKPOINT).exists() else 0
         raise fail(
             f"interrupted; {saved} finished epoch(s) are saved in {run_dir}. "
             f"Resume with: nnfun train --resume {run_dir}",
             INTERRUPTED,
         ) from None
     except DivergedError as exc:
-        raise DivergedError(f"{exc}. The last good checkpoint is in {run_dir}.") from None
-    metrics, params = training.finish(run_dir, config, final, parts, data)
+        raise DivergedError(
+            f"{exc}. The last good checkpoint is in {run_dir}.", lr=exc.lr
+        ) from None
     if figures:
-        training.write_figures(run_dir, params, data, err)
+        _write_figures(run_dir, params, data)
     out.print(
         f"test accuracy [bold]{metrics['test_accuracy']:.2%}[/]  (train {metrics['train_accuracy']:.2%}, "
         f"val {metrics['val_accuracy'] or float('nan'):.2%}, {metrics['train_seconds']:.0f} s of training)"
     )
-    out.print(f"results in [bold]{run_dir}[/]: model.npz, metrics.json, history.json, config.json")
+    out.print(f"results in [bold]{run_dir}[/]: {MODEL}, {METRICS}, {HISTORY}, {CONFIG_JSON}")

@@ -2,37 +2,54 @@
 
 The core is pure: parameters are an immutable mapping of read-only arrays, and every function
 returns new values instead of changing its arguments. Compose them into a loop of your own, or
-use `fit`, the loop the `nnfun` command runs.
+give your parts (an optimizer, a schedule) to `fit`. Files live apart, in `nnfun.io`; the names
+a script needs most are re-exported here: `load_dataset`, `save_model`, `load_model`,
+`read_image`.
 """
 
+__version__ = "0.2.0"
+
+from . import recipe
+from .augment import Augmentation, augment
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
+from .inference import as_rows, predict, predict_proba
+from .io import load_dataset, load_model, read_image, save_model
 from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
-from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy, predict_proba
+from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
 from .network import dropout_masks, forward, forward_backward, grads
 from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
 from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
+from .preprocess import to_grey, to_mnist
+from .recipe import Config
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
-from .train import (
-    Config,
-    EpochRecord,
-    TrainState,
-    final_params,
-    fit,
-    init_state,
-    rng_for,
-    train_epoch,
+from .train import EpochRecord, TrainState, final_params, fit, rng_for, train_epoch
+from .transforms import (
+    GradientTransformation,
+    add_decayed_weights,
+    apply_updates,
+    as_optimizer,
+    chain,
+    clip,
+    clip_by_global_norm,
+    global_norm,
+    is_weight,
+    masked,
+    scale_by_adam,
+    scale_by_learning_rate,
+    stateless,
+    trace,
 )
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "Augmentation",
     "Config",
     "ConfigError",
     "DataError",
     "DivergedError",
     "EpochRecord",
+    "GradientTransformation",
     "ModelError",
     "NnfunError",
     "OptState",
@@ -43,8 +60,16 @@ __all__ = [
     "accuracy",
     "adam_init",
     "adam_step",
+    "add_decayed_weights",
+    "apply_updates",
+    "as_optimizer",
+    "as_rows",
+    "augment",
     "batches",
     "cast",
+    "chain",
+    "clip",
+    "clip_by_global_norm",
     "confusion_matrix",
     "constant",
     "cosine",
@@ -56,20 +81,30 @@ __all__ = [
     "forward",
     "forward_backward",
     "freeze",
+    "global_norm",
     "gradcheck",
     "grads",
     "init_params",
-    "init_state",
+    "is_weight",
     "layer_sizes",
+    "load_dataset",
+    "load_model",
     "log_softmax",
+    "masked",
     "num_batches",
     "num_layers",
     "numerical_grads",
     "one_cycle",
     "per_class_accuracy",
+    "predict",
     "predict_proba",
+    "read_image",
+    "recipe",
     "relative_error",
     "rng_for",
+    "save_model",
+    "scale_by_adam",
+    "scale_by_learning_rate",
     "scale_pixels",
     "sgd_init",
     "sgd_step",
@@ -77,7 +112,11 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "split_validation",
+    "stateless",
     "step_decay",
+    "to_grey",
+    "to_mnist",
+    "trace",
     "train_epoch",
     "warmup",
 ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -30,7 +31,7 @@ from nnfun.errors import ConfigError
 
 F32 = NDArray[np.float32]
 
-__all__ = ["affine", "augment", "bilinear_sample", "elastic", "warp"]
+__all__ = ["Augmentation", "affine", "augment", "bilinear_sample", "elastic", "warp"]
 
 
 def _side(x: NDArray[np.floating]) -> int:
@@ -276,3 +277,44 @@ def elastic(
     Same result as `augment(x, rng, elastic_alpha=alpha, elastic_sigma=sigma)`.
     """
     return augment(x, rng, elastic_alpha=alpha, elastic_sigma=sigma)
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Augmentation strengths as one value for `fit`: the keyword arguments of `augment`.
+
+    `Augmentation(shift=2, rotate=10)(x, rng)` equals `augment(x, rng, shift=2, rotate=10)`;
+    every strength is checked when the value is made, before any training starts.
+    """
+
+    shift: float = 0.0
+    rotate: float = 0.0
+    scale: float = 0.0
+    elastic_alpha: float = 0.0
+    elastic_sigma: float = 4.0
+
+    def __post_init__(self) -> None:
+        _check("shift", self.shift)
+        _check("rotate", self.rotate)
+        _check("scale", self.scale, upper=1.0)
+        _check("elastic_alpha", self.elastic_alpha)
+        _check("elastic_sigma", self.elastic_sigma, upper=100.0)
+        if self.elastic_sigma <= 0:
+            raise ConfigError(f"augmentation elastic_sigma must be > 0, got {self.elastic_sigma}")
+
+    @property
+    def active(self) -> bool:
+        """Whether any strength is non-zero (an inactive augmentation draws no random numbers)."""
+        return bool(self.shift or self.rotate or self.scale or self.elastic_alpha)
+
+    def __call__(self, x: NDArray[np.floating], rng: np.random.Generator) -> F32:
+        """The augmented batch: `augment(x, rng, **strengths)`."""
+        return augment(
+            x,
+            rng,
+            shift=self.shift,
+            rotate=self.rotate,
+            scale=self.scale,
+            elastic_alpha=self.elastic_alpha,
+            elastic_sigma=self.elastic_sigma,
+        )

@@ -14,8 +14,16 @@ class ModelError(NnfunError):
 
 
 class ConfigError(NnfunError):
-    """A hyper-parameter or recipe is out of range."""
+    """A setting is of the wrong type, out of range or does not apply; `setting` names it."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 class DivergedError(NnfunError):
-    """Training produced a non-finite loss."""
+    """Training diverged; `lr` is the learning rate of the step where it was noticed, if known."""
+
+    def __init__(self, message: str, *, lr: float | None = None) -> None:
+        super().__init__(message)
+        self.lr = lr

@@ -7,7 +7,7 @@ import numpy as np
 from .batching import scale_pixels
 from .losses import log_softmax
 from .network import forward
-from .params import Params, layer_sizes
+from .params import Params
 
 
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
@@ -32,15 +32,6 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
 def _floats(x: np.ndarray) -> np.ndarray:
     """uint8 pixels are scaled to [0, 1] chunk by chunk, so a whole dataset is never copied."""
     return scale_pixels(x) if x.dtype == np.uint8 else x
-
-
-def predict_proba(params: Params, x: np.ndarray, batch_size: int = 10_000) -> np.ndarray:
-    """Softmax probabilities `(n, classes)` for many inputs, `batch_size` rows at a time."""
-    classes = layer_sizes(params)[-1]
-    chunks = [np.zeros((0, classes), dtype=params["W1"].dtype)]
-    for i in range(0, len(x), batch_size):
-        chunks.append(np.exp(log_softmax(forward(params, _floats(x[i : i + batch_size])))))
-    return np.concatenate(chunks)
 
 
 def evaluate(

@@ -62,7 +62,8 @@ def sgd_step(
     """One step of momentum SGD with L2 weight decay and value clipping.
 
     `g = clip(grad + weight_decay * w, -clip, clip)`, `v = momentum * v - lr * g`, `w = w + v`.
-    Nesterov momentum looks ahead instead: `w = w + momentum * v - lr * g`.
+    Nesterov momentum looks ahead instead: `w = w + (momentum * v - lr * g)`, rounded in that
+    order so that it equals `chain(..., scale_by_learning_rate(), trace(momentum, nesterov=True))`.
     """
     new_params: dict[str, np.ndarray] = {}
     new_state: dict[str, np.ndarray] = {}
@@ -72,8 +73,8 @@ def sgd_step(
         v = np.multiply(state[f"velocity.{k}"], momentum, dtype=w.dtype)
         v -= g
         if nesterov:
-            np.subtract(w, g, out=g)
-            new_params[k] = np.add(g, np.multiply(v, momentum, dtype=w.dtype), out=g)
+            np.subtract(np.multiply(v, momentum, dtype=w.dtype), g, out=g)
+            new_params[k] = np.add(w, g, out=g)
         else:
             new_params[k] = w + v
         new_state[f"velocity.{k}"] = v

@@ -44,7 +44,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from nnfun.errors import NnfunError
+from . import raster
+from .errors import NnfunError
 
 FloatImage = npt.NDArray[np.float32]
 
@@ -66,7 +67,7 @@ NOISE_FLOOR = 0.05
 THIN_STROKE = 0.05
 """Strokes narrower than this fraction of the box's longer side get thickened..."""
 TARGET_STROKE = 0.10
-"""...to this fraction.  Measured on MNIST with `_stroke_width`: median 0.11, 1 % of digits
+"""...to this fraction.  Measured on MNIST with `raster.stroke_width`: median 0.11, 1 % of digits
 below 0.065, none of the first thousand test digits below 0.056."""
 
 _LUMA = (0.299, 0.587, 0.114)
@@ -132,8 +133,8 @@ def to_mnist(image: npt.ArrayLike) -> FloatImage:
     ink, noise = _ink_layer(grey)
     if ink is None:
         return blank
-    blur = _odd(min(ink.shape) // 100)
-    smooth = _box_blur(ink, blur) if blur > 1 else ink
+    blur = raster.odd(min(ink.shape) // 100)
+    smooth = raster.box_blur(ink, blur) if blur > 1 else ink
     peak = float(smooth.max())
     mask = smooth >= BOX_THRESHOLD * peak
     # Stroke level: most stroke pixels are fully inked, so a high percentile of the ink
@@ -143,7 +144,7 @@ def to_mnist(image: npt.ArrayLike) -> FloatImage:
     ink = np.clip(ink / level, 0.0, 1.0)
     floor = max(NOISE_FLOOR, 4.0 * noise / level)
     ink = np.where(ink >= floor, ink, 0.0)
-    box = _bbox(mask)
+    box = raster.bbox(mask)
     if box is None:  # pragma: no cover - the peak pixel is always in the mask
         return blank
     ink, box = _thicken(ink, box)
@@ -323,75 +324,6 @@ def _ink_layer(grey: FloatImage) -> tuple[FloatImage | None, float]:
     return ink, noise / float(np.median(paper))
 
 
-def _odd(n: int) -> int:
-    """The odd number n or n + 1 (at least 1): a window with a middle pixel."""
-    return max(1, n | 1)
-
-
-def _box_blur(image: FloatImage, size: int) -> FloatImage:
-    """Mean over a size×size window around each pixel (size odd), via running sums."""
-    radius = size // 2
-    out = image.astype(np.float64)
-    for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (radius + 1, radius)
-        sums = np.cumsum(np.pad(out, pad, mode="edge"), axis=axis)
-        n = out.shape[axis]
-        out = (sums.take(range(size, size + n), axis=axis) - sums.take(range(n), axis=axis)) / size
-    return out.astype(np.float32)
-
-
-def _bbox(mask: npt.NDArray[np.bool_]) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) of the True pixels, ends exclusive; None if there are none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
-def _stroke_width(mask: npt.NDArray[np.bool_]) -> float:
-    """Mean stroke width of the True shape, in pixels: 2 × area / perimeter, corrected.
-
-    A stroke of width w and length L has area w·L and perimeter about 2·L.  The perimeter
-    is counted along pixel edges, which overcounts a slanted edge by |cos| + |sin| of its
-    angle: 4/π on average over all directions, hence the factor π/4.
-    """
-    padded = np.pad(mask, 1)
-    edges = np.count_nonzero(padded[1:] != padded[:-1])
-    edges += np.count_nonzero(padded[:, 1:] != padded[:, :-1])
-    area = np.count_nonzero(mask)
-    return 2.0 * area / (edges * math.pi / 4.0) if edges else 0.0
-
-
-def _max_filter(image: FloatImage, size: int) -> FloatImage:
-    """Maximum over a size×size square around each pixel: a grey-level dilation.
-
-    Per axis, the maximum over windows of 1, 2, 4, ... pixels is built by doubling, and a
-    window of `size` is the maximum of two overlapping power-of-two windows: O(log size)
-    whole-array passes instead of `size`.
-    """
-    out = image
-    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
-    for axis in (0, 1):
-        n = out.shape[axis]
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (before, after)
-        run = np.pad(out, pad)
-        width = 1
-        while 2 * width <= size:
-            m = run.shape[axis]
-            run = np.maximum(
-                run.take(range(m - width), axis=axis), run.take(range(width, m), axis=axis)
-            )
-            width *= 2
-        out = np.maximum(
-            run.take(range(n), axis=axis),
-            run.take(range(size - width, size - width + n), axis=axis),
-        )
-    return out
-
-
 def _thicken(
     ink: FloatImage, box: tuple[int, int, int, int]
 ) -> tuple[FloatImage, tuple[int, int, int, int]]:
@@ -399,12 +331,12 @@ def _thicken(
 
     MNIST pens are about a ninth of the box's longer side wide.  A thin pen on a large canvas
     would end up a fraction of a pixel wide and faint after scaling to 20 pixels; the
-    network has never seen that.  A grey-level dilation (`_max_filter`) brings such strokes
+    network has never seen that.  A grey-level dilation (`raster.max_filter`) brings such strokes
     to `TARGET_STROKE` of the box; ordinary strokes are left alone.
     """
     top, bottom, left, right = box
     extent = max(bottom - top, right - left)
-    width = _stroke_width(ink[top:bottom, left:right] >= 0.5)
+    width = raster.stroke_width(ink[top:bottom, left:right] >= 0.5)
     if width >= THIN_STROKE * extent:
         return ink, box
     grow = max(1, round(TARGET_STROKE * extent - width))
@@ -413,37 +345,8 @@ def _thicken(
     bottom, right = min(ink.shape[0], bottom + half), min(ink.shape[1], right + half)
     # Dilate a crop (with room to grow) rather than the whole picture, and drop what lies
     # outside it: other marks far from the digit are not part of it.
-    thick = _max_filter(ink[top:bottom, left:right], grow + 1)
-    return thick, _bbox(thick >= BOX_THRESHOLD) or (0, 0, 0, 0)
-
-
-def _area_resample(
-    line: npt.NDArray[np.float64], n_out: int, start: float, step: float, axis: int
-) -> npt.NDArray[np.float64]:
-    """Box-filter `line` along `axis` into `n_out` pixels: each the mean of what it covers.
-
-    Input pixel j covers [j, j+1); output pixel i covers [start + i·step, start + (i+1)·step)
-    of the same axis, and gets the mean of the input over that interval (zero outside the
-    input).  This is area-averaging, the anti-aliased way to shrink; when enlarging (step
-    < 1) it is nearest-pixel with a linear blend where an output pixel straddles two inputs.
-
-    The trick is the running sum: with S(t) the integral of the input from 0 to t (a
-    cumulative sum, plus a fraction of the next pixel), an output pixel is just
-    (S(end) - S(start)) / step.  One pass over the input, whatever the scale factor.
-    """
-    n_in = line.shape[axis]
-    edges = np.clip(start + step * np.arange(n_out + 1), 0.0, float(n_in))
-    whole = np.minimum(np.floor(edges).astype(np.intp), n_in - 1)
-    frac = edges - whole  # in [0, 1]; 1 only at the far end, where it takes the last pixel
-    total = np.cumsum(line, axis=axis)
-    before = np.take(total, whole, axis=axis) - np.take(line, whole, axis=axis)
-    shape = [1, 1]
-    shape[axis] = n_out + 1
-    integral = before + frac.reshape(shape) * np.take(line, whole, axis=axis)
-    lo = np.take(integral, np.arange(n_out), axis=axis)
-    hi = np.take(integral, np.arange(1, n_out + 1), axis=axis)
-    out: npt.NDArray[np.float64] = (hi - lo) / step
-    return out
+    thick = raster.max_filter(ink[top:bottom, left:right], grow + 1)
+    return thick, raster.bbox(thick >= BOX_THRESHOLD) or (0, 0, 0, 0)
 
 
 def _resample_into_box(
@@ -470,8 +373,8 @@ def _resample_into_box(
         centring = (box_side - round((hi - lo) / step)) // 2
         return lo - origin - (margin + centring) * step
 
-    patch = _area_resample(crop, size, start(top, bottom, rows.start), step, axis=0)
-    patch = _area_resample(patch, size, start(left, right, cols.start), step, axis=1)
+    patch = raster.area_resample(crop, size, start(top, bottom, rows.start), step, axis=0)
+    patch = raster.area_resample(patch, size, start(left, right, cols.start), step, axis=1)
     return np.clip(patch, 0.0, 1.0).astype(np.float32)
 
 

@@ -119,12 +119,12 @@ def test_default_out_never_overwrites(
 @pytest.mark.parametrize(
     "flags, needle",
     [
-        (["--lr", "-1"], "learning rate"),
-        (["--batch-size", "0"], "batch size"),
+        (["--lr", "-1"], "--lr (learning rate) must be > 0"),
+        (["--batch-size", "0"], "--batch-size"),
         (["--hidden", ""], "--hidden"),
         (["--hidden", "12,x"], "--hidden"),
-        (["--epochs", "0"], "epochs"),
-        (["--momentum", "1.5"], "momentum"),
+        (["--epochs", "0"], "--epochs"),
+        (["--momentum", "1.5"], "--momentum"),
         (["--val-size", "100000"], "val-size"),
     ],
 )

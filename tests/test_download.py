@@ -17,8 +17,8 @@ import pytest
 
 from nnfun.errors import DataError
 from nnfun.idx import encode_idx
-from nnfun_cli import datasets
-from nnfun_cli.datasets import FILES, download, find_file, load_dataset, resolve_data_dir
+from nnfun.io import datasets
+from nnfun.io.datasets import FILES, download, find_file, load_dataset, resolve_data_dir
 
 TIMEOUT = 0.5
 NAME = FILES["train_labels"]
@@ -197,7 +197,7 @@ def fake_mnist(server: _Server, monkeypatch: pytest.MonkeyPatch) -> _Server:
 
 
 def test_load_dataset_downloads_mnist(fake_mnist: _Server, tmp_path: Path) -> None:
-    data = load_dataset(tmp_path, log=lambda _: None)
+    data = load_dataset(data_dir=tmp_path, log=lambda _: None)
     assert data.train_x.shape == (6, 16)
     assert data.train_y.tolist() == [0, 1, 2, 3, 4, 5]
     assert data.test_x.shape == (3, 16)
@@ -210,7 +210,7 @@ def test_load_dataset_downloads_mnist(fake_mnist: _Server, tmp_path: Path) -> No
         data.train_x = data.test_x  # type: ignore[misc, unused-ignore]
 
     hits = len(fake_mnist.hits)
-    again = load_dataset(tmp_path)  # everything is local now: no network
+    again = load_dataset(data_dir=tmp_path)  # everything is local now: no network
     assert len(fake_mnist.hits) == hits
     np.testing.assert_array_equal(again.train_x, data.train_x)
 
@@ -219,13 +219,13 @@ def test_load_dataset_mixed_local_files(fake_mnist: _Server, tmp_path: Path) -> 
     folder = tmp_path / "mnist"
     folder.mkdir()
     (folder / FILES["train_images"]).write_bytes(RAW[FILES["train_images"]])  # not gzipped
-    load_dataset(tmp_path)
+    load_dataset(data_dir=tmp_path)
     assert len(fake_mnist.hits) == 3
 
 
 def test_load_dataset_no_download(fake_mnist: _Server, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="missing") as info:
-        load_dataset(tmp_path, download_missing=False)
+        load_dataset(data_dir=tmp_path, download_missing=False)
     assert fake_mnist.hits == []
     assert str((tmp_path / "mnist").resolve()) in str(info.value)
 
@@ -235,7 +235,7 @@ def test_load_dataset_download_fails_lists_all(
 ) -> None:
     monkeypatch.setattr(datasets, "MNIST_MIRRORS", (_url(server, "404"),))
     with pytest.raises(DataError) as info:
-        load_dataset(tmp_path)
+        load_dataset(data_dir=tmp_path)
     message = str(info.value)
     assert all(name in message for name in FILES.values())
     assert f"{_url(server, '404')}{FILES['train_images']}.gz" in message
@@ -246,7 +246,7 @@ def test_load_dataset_other_dataset_missing(tmp_path: Path) -> None:
     (tmp_path / "fashion-mnist").mkdir()
     (tmp_path / "fashion-mnist" / f"{FILES['test_labels']}.gz").write_bytes(GZ[NAME])
     with pytest.raises(DataError) as info:
-        load_dataset(tmp_path, "fashion-mnist")
+        load_dataset("fashion-mnist", tmp_path)
     message = str(info.value)
     assert "'fashion-mnist'" in message
     assert f"into {(tmp_path / 'fashion-mnist').resolve()}/" in message
@@ -265,14 +265,14 @@ def _write_local(folder: Path, **replace: bytes) -> None:
 
 def test_load_dataset_other_dataset_present(tmp_path: Path) -> None:
     _write_local(tmp_path / "fashion-mnist")
-    assert load_dataset(tmp_path, "fashion-mnist").train_x.shape == (6, 16)
+    assert load_dataset("fashion-mnist", tmp_path).train_x.shape == (6, 16)
 
 
 def test_corrupt_local_file(fake_mnist: _Server, tmp_path: Path) -> None:
     name = FILES["test_images"]
     _write_local(tmp_path / "mnist", **{name: GZ[name][:-5]})
     with pytest.raises(DataError) as info:
-        load_dataset(tmp_path)
+        load_dataset(data_dir=tmp_path)
     message = str(info.value)
     assert str(tmp_path / "mnist" / f"{name}.gz") in message
     assert "delete" in message
@@ -284,20 +284,20 @@ def test_bad_local_labels(tmp_path: Path) -> None:
     bad = gzip.compress(encode_idx(np.array([0, 1, 2, 3, 4, 42], dtype=np.uint8)))
     _write_local(tmp_path / "mnist", **{name: bad})
     with pytest.raises(DataError, match="labels outside 0-9"):
-        load_dataset(tmp_path)
+        load_dataset(data_dir=tmp_path)
 
 
 def test_count_mismatch(tmp_path: Path) -> None:
     name = FILES["test_labels"]
     _write_local(tmp_path / "mnist", **{name: gzip.compress(encode_idx(np.zeros(4, np.uint8)))})
     with pytest.raises(DataError, match="3 images but 4 labels"):
-        load_dataset(tmp_path)
+        load_dataset(data_dir=tmp_path)
 
 
 @pytest.mark.parametrize("dataset", ["", "..", "a/b", "/etc"])
 def test_bad_dataset_name(tmp_path: Path, dataset: str) -> None:
     with pytest.raises(DataError, match="bad dataset name"):
-        load_dataset(tmp_path, dataset)
+        load_dataset(dataset, tmp_path)
 
 
 def test_resolve_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -323,7 +323,7 @@ def test_real_mnist_loads() -> None:
     root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
     if not all(find_file(root, "mnist", name) for name in FILES.values()):
         pytest.skip("no MNIST copy (set NNFUN_DATA)")
-    data = load_dataset(root, download_missing=False)
+    data = load_dataset(data_dir=root, download_missing=False)
     assert data.train_x.shape == (60000, 784)
     assert data.test_x.shape == (10000, 784)
     assert data.train_y.shape == (60000,)

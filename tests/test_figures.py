@@ -11,9 +11,9 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from nnfun_cli import figures
+from nnfun.io import runs
 from nnfun_cli.app import app
-from nnfun_cli.views import sparkline
+from nnfun_cli.tables import sparkline
 
 runner = CliRunner()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -71,13 +71,13 @@ def hint_lines(stderr: str) -> list[str]:
 
 
 def test_training_writes_four_valid_pngs(run_a: Path) -> None:
-    for name in figures.RUN_FIGURES:
+    for name in runs.FIGURES:
         assert_png(run_a / name)
     assert not list(run_a.glob(".*.tmp")), "a temporary file was left behind"
 
 
 def test_report_summarises_and_redraws(run_a: Path, small_mnist: Path) -> None:
-    for name in figures.RUN_FIGURES:
+    for name in runs.FIGURES:
         (run_a / name).unlink()
     code, out, err = invoke("report", run_a, "--data-dir", small_mnist)
     assert code == 0, err
@@ -85,7 +85,7 @@ def test_report_summarises_and_redraws(run_a: Path, small_mnist: Path) -> None:
     assert f"{metrics['test_accuracy']:.2%}" in out
     assert "Per digit" in out and "Confusion matrix" in out and "validation accuracy" in out
     assert any(block in out for block in "▁▂▃▄▅▆▇█")
-    for name in figures.RUN_FIGURES:
+    for name in runs.FIGURES:
         assert_png(run_a / name)
         assert name in out
 
@@ -94,11 +94,11 @@ def test_report_without_figures_needs_no_data(
     run_a: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NNFUN_DATA", str(tmp_path / "nowhere"))
-    before = {name: (run_a / name).stat().st_mtime_ns for name in figures.RUN_FIGURES}
+    before = {name: (run_a / name).stat().st_mtime_ns for name in runs.FIGURES}
     code, out, err = invoke("report", run_a, "--no-figures")
     assert code == 0, err
     assert "test accuracy" in out
-    assert before == {name: (run_a / name).stat().st_mtime_ns for name in figures.RUN_FIGURES}
+    assert before == {name: (run_a / name).stat().st_mtime_ns for name in runs.FIGURES}
 
 
 def test_compare_shows_only_the_settings_that_differ(
@@ -189,12 +189,10 @@ def test_sparkline() -> None:
 
 
 def test_config_differences_and_labels(tmp_path: Path) -> None:
-    def run(name: str, **config: Any) -> figures.Run:
-        return figures.Run(tmp_path / name, config, [], {})
+    def run(name: str, **config: Any) -> runs.Run:
+        return runs.Run(tmp_path / name, config, [], {})
 
-    runs = [run("x/a", lr=0.1, seed=0), run("y/a", lr=0.1, seed=1, dropout=0.5)]
-    assert figures.config_differences(runs) == ["seed", "dropout"]
-    assert figures.run_labels(runs) == ["x/a", "y/a"]
-    assert (
-        figures.format_setting([1024, 512]) == "1024,512" and figures.format_setting(None) == "off"
-    )
+    two = [run("x/a", lr=0.1, seed=0), run("y/a", lr=0.1, seed=1, dropout=0.5)]
+    assert runs.config_differences(two) == ["seed", "dropout"]
+    assert runs.run_labels(two) == ["x/a", "y/a"]
+    assert runs.format_setting([1024, 512]) == "1024,512" and runs.format_setting(None) == "off"

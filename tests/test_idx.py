@@ -258,7 +258,7 @@ def test_real_mnist(name: str) -> None:
     path = next((p for p in (folder / name, folder / f"{name}.gz") if p.is_file()), None)
     if path is None:
         pytest.skip(f"{name} not in {folder}")
-    from nnfun_cli.datasets import MNIST_SHA256
+    from nnfun.io.datasets import MNIST_SHA256
 
     raw = path.read_bytes()
     content = gunzip(raw) if raw[:2] == b"\x1f\x8b" else raw

@@ -11,7 +11,7 @@ import pytest
 
 from nnfun.errors import NnfunError
 from nnfun.idx import encode_idx
-from nnfun_cli.images import collect_inputs, read_image, read_images
+from nnfun.io.images import collect_inputs, read_image, read_images
 
 PIL = pytest.importorskip("PIL")
 from PIL import Image  # noqa: E402

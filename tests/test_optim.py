@@ -103,7 +103,7 @@ def test_update_of_a_big_matrix_equals_the_plain_float32_formula_bit_for_bit(
     f32 = np.float32
     g = np.clip(w * f32(1e-4) + grad, f32(-5), f32(5)) * f32(0.01)
     v_new = v * f32(0.9) - g
-    w_new = (w - g) + v_new * f32(0.9) if nesterov else w + v_new
+    w_new = w + (v_new * f32(0.9) - g) if nesterov else w + v_new
     params, state = nf.freeze({"W1": w}), nf.freeze({"velocity.W1": v})
     new, new_state = nf.sgd_step(params, nf.freeze({"W1": grad}), state, lr=0.01, nesterov=nesterov)
     assert np.array_equal(new_state["velocity.W1"], v_new)

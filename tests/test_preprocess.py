@@ -354,7 +354,7 @@ def render(digit: np.ndarray, index: int, rng: np.random.Generator, folder: Path
 
 
 def test_rendered_user_images_classify_like_the_originals(mnist, classify, tmp_path) -> None:
-    from nnfun_cli.images import read_images
+    from nnfun.io.images import read_images
 
     _, _, digits, labels = mnist
     rng = np.random.default_rng(1)

@@ -31,7 +31,7 @@ CONFIG = nf.Config(hidden=(32, 16), epochs=4, batch_size=32, lr=0.05, milestones
 
 
 def run(config: nf.Config, data, state=None) -> nf.TrainState:  # type: ignore[no-untyped-def]
-    *_, last = nf.fit(config, *data, state, clock=fake_clock())
+    *_, last = nf.recipe.train(config, *data, start=state, clock=fake_clock())
     return last
 
 
@@ -95,7 +95,7 @@ def test_short_training_on_real_mnist_clearly_beats_chance(mnist) -> None:  # ty
     "changes, message",
     [
         ({"lr": -1}, "learning rate"),
-        ({"batch_size": 0}, "batch size"),
+        ({"batch_size": 0}, "batch_size"),
         ({"epochs": 0}, "epochs"),
         ({"hidden": ()}, "hidden"),
         ({"dropout": 1.0}, "dropout"),
@@ -112,3 +112,71 @@ def test_config_round_trips_through_a_dict() -> None:
     assert nf.Config.from_dict(config.to_dict()) == config
     with pytest.raises(nf.ConfigError, match="unknown"):
         nf.Config.from_dict({"learning_rate": 1})
+
+
+def test_fit_takes_its_parts_as_values(toy) -> None:  # type: ignore[no-untyped-def]
+    """A user's own optimizer and schedule go straight into the built-in loop."""
+    calls: list[float] = []
+
+    def my_schedule(t: float) -> float:
+        calls.append(t)
+        return 0.1 / (1 + t)
+
+    def plain_step(params, grads, state, *, lr):  # type: ignore[no-untyped-def]
+        return nf.freeze({k: params[k] - lr * grads[k] for k in params}), state
+
+    x, y, x_val, y_val = toy
+    start = nf.init_params((36, 32, 10), nf.rng_for(0, 0))
+    *_, last = nf.fit(
+        start,
+        x,
+        y,
+        x_val,
+        y_val,
+        optimizer=nf.Optimizer(lambda p: nf.freeze({}), plain_step),
+        schedule=my_schedule,
+        epochs=3,
+        batch_size=10,
+    )
+    assert last.epoch == 3 and last.history[-1].val_accuracy > 0.8
+    assert calls[:2] == [0.0, 1 / 70]  # one call per step: epoch + batch / batches
+
+
+def test_fit_is_the_recipe_built_from_parts(toy) -> None:  # type: ignore[no-untyped-def]
+    """`recipe.train` is only `fit` with the config's parts: the same numbers, bit for bit."""
+    config = replace(CONFIG, optimizer="nesterov", dropout=0.1, shift=1.0, keep_best=True)
+    by_recipe = run(config, toy)
+    start = nf.recipe.init_network(config, 36, 10)
+    *_, by_hand = nf.fit(start, *toy, **nf.recipe.fit_options(config), clock=fake_clock())
+    assert by_recipe.history == by_hand.history
+    assert all(np.array_equal(by_recipe.params[k], by_hand.params[k]) for k in start)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [({"epochs": 0}, "epochs"), ({"batch_size": True}, "batch_size"), ({"epochs": 2.5}, "epochs")],
+)
+def test_fit_refuses_values_it_cannot_use(toy, changes, message) -> None:  # type: ignore[no-untyped-def]
+    options = nf.recipe.fit_options(CONFIG) | changes
+    with pytest.raises(nf.ConfigError, match=message):
+        next(nf.fit(nf.recipe.init_network(CONFIG, 36, 10), *toy, **options))
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"optimizer": "adam", "momentum": 0.5}, "momentum applies only with optimizer"),
+        ({"schedule": "cosine", "milestones": [5]}, "milestones applies only with schedule step"),
+        ({"elastic_sigma": 6.0}, "elastic_sigma applies only with elastic_alpha"),
+        ({"hidden": [1.5]}, "hidden must be a list of whole numbers"),
+        ({"keep_best": "no"}, "keep_best must be true or false"),
+        ({"epochs": True}, "epochs must be a whole number"),
+        ({"seed": -1}, "seed must be between"),
+        ({"milestones": [-1]}, "milestones must be epochs"),
+        ({"warmup": float("inf")}, "warmup must be a finite number"),
+        ({"lr": "0.1"}, "lr must be a number"),
+    ],
+)
+def test_settings_that_do_not_apply_or_have_the_wrong_type(settings, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(nf.ConfigError, match=message):
+        nf.Config.from_dict(settings)

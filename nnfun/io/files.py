@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from nnfun.errors import NnfunError
+from ..errors import NnfunError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -56,3 +57,26 @@ def read_json(path: Path) -> Any:
         raise NnfunError(f"cannot read {path}: {exc.strerror or exc}") from None
     except orjson.JSONDecodeError as exc:
         raise NnfunError(f"{path} is not valid JSON ({exc})") from None
+
+
+def read_capped(path: Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file no larger than `limit`, or a one-line NnfunError.
+
+    Devices, pipes and folders are refused before reading (`/dev/zero` never ends).
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise NnfunError(f"{path} is not a regular file")
+        if info.st_size > limit:
+            raise NnfunError(f"{path} is too large for a {what} ({info.st_size:,} bytes)")
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise NnfunError(f"{path} does not exist") from None
+    except OSError as exc:
+        raise NnfunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise NnfunError(f"{path} is too large for a {what}")
+    return data

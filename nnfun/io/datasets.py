@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from nnfun.errors import DataError
-from nnfun.idx import GZIP_MAGIC, check_images_labels, gunzip, parse_idx
-from nnfun_cli.files import atomic_write_bytes
+from ..errors import DataError
+from ..idx import GZIP_MAGIC, check_images_labels, gunzip, parse_idx
+from .files import atomic_write_bytes
 
 #: The four IDX files of an MNIST-style dataset (each may also be stored as `<name>.gz`).
 FILES = {
@@ -63,8 +63,8 @@ class Dataset:
     test_y: npt.NDArray[np.uint8]
 
 
-def resolve_data_dir(option: Path | None) -> Path:
-    """The data folder: the `--data-dir` option, else `$NNFUN_DATA`, else `./data`."""
+def resolve_data_dir(option: str | Path | None = None) -> Path:
+    """The data folder: `option` if given, else `$NNFUN_DATA`, else `./data`."""
     if option is not None:
         return Path(option).expanduser()
     env = os.environ.get(ENV_VAR)
@@ -160,16 +160,21 @@ def _manual_hint(names: Sequence[str], folder: Path) -> str:
 
 
 def load_dataset(
-    data_dir: Path,
-    dataset: str = "mnist",
+    name: str = "mnist",
+    data_dir: str | Path | None = None,
     *,
     download_missing: bool = True,
     log: Log = _no_log,
 ) -> Dataset:
-    """Load `<data_dir>/<dataset>/` (four IDX files), downloading missing MNIST files first."""
+    """Load `<data_dir>/<name>/` (four IDX files), downloading missing MNIST files first.
+
+    `data_dir` defaults to `$NNFUN_DATA`, else `./data`. Images come back as read-only uint8
+    rows `(n, 784)`, labels as uint8 `(n,)`: `train_x, train_y, test_x, test_y`.
+    """
+    dataset = name
     if not dataset or dataset in (".", "..") or Path(dataset).name != dataset:
         raise DataError(f"bad dataset name {dataset!r}: expected a folder name like 'mnist'")
-    data_dir = Path(data_dir)
+    data_dir = resolve_data_dir(data_dir)
     folder = data_dir / dataset
     missing = [n for n in FILES.values() if find_file(data_dir, dataset, n) is None]
     if missing and (dataset != "mnist" or not download_missing):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from nnfun.errors import NnfunError
+from ..errors import NnfunError
 
 Image = npt.NDArray[Any]
 Labelled = tuple[str, Image]

@@ -1,0 +1,113 @@
+"""Several runs side by side: validation curves and final accuracies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from nnfun.io.runs import Run, config_differences, format_setting, run_labels
+from nnfun_cli.plots.style import INK, RUN_COLOURS, ink_on, render, rgba, with_header, zoom
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def comparison(runs: Sequence[Run], path: Path) -> Path:
+    """`comparison.png`: test accuracy per run (bars) and their validation curves overlaid."""
+    height = max(5.4, 3.2 + 0.35 * len(runs))
+    return render(path, (13.5, height), partial(_draw_comparison, runs=list(runs)))
+
+
+def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    differs = [k for k in config_differences(runs) if k != "nnfun_version"]
+    what = f"they differ in {', '.join(differs)}" if differs else "same settings"
+    fig = with_header(
+        figure,
+        f"{len(runs)} runs compared",
+        f"{what}; test accuracy of each final model, validation accuracy by epoch",
+    )
+    names = run_labels(runs)
+    legend_names = []
+    for run, name in zip(runs, names, strict=True):
+        settings = ", ".join(f"{k} {format_setting(run.config.get(k))}" for k in differs[:4])
+        legend_names.append(f"{name} ({settings})" if settings else name)
+    colours = [RUN_COLOURS[i % len(RUN_COLOURS)] for i in range(len(runs))]
+    ax_bar, ax_curve = fig.subplots(1, 2, width_ratios=[1, 1.7])
+
+    tests = np.array([100 * run.test_accuracy for run in runs])
+    lo, _ = zoom(tests)
+    positions = np.arange(len(runs))
+    ax_bar.barh(
+        positions, tests - lo, left=lo, color=colours, height=0.6 if len(runs) > 3 else 0.45
+    )
+    for y, value, colour in zip(positions, tests, colours, strict=True):
+        inside = (value - lo) / (100 - lo) > 0.3
+        ax_bar.text(
+            value,
+            y,
+            f" {value:.2f} % " if inside else f" {value:.2f} %",
+            va="center",
+            ha="right" if inside else "left",
+            fontsize=10.5,
+            fontweight="bold",
+            color=ink_on(rgba(colour)) if inside else INK,
+        )
+    ax_bar.set_xlim(lo, 100)
+    ax_bar.set_axisbelow(True)
+    ax_bar.set_yticks(positions, names)
+    ax_bar.set_ylim(len(runs) - 0.5, -0.5)
+    ax_bar.tick_params(axis="y", length=0)
+    ax_bar.grid(axis="y", visible=False)
+    ax_bar.set_xlabel(f"test accuracy (%); the axis starts at {lo:g} %")
+    ax_bar.set_title("Test accuracy")
+
+    values = []
+    for run, name, colour in zip(runs, legend_names, colours, strict=True):
+        val = 100 * run.column("val_accuracy")
+        if not np.isfinite(val).any():
+            ax_curve.plot([], [], color=colour, linewidth=2, label=f"{name}: no validation data")
+            continue
+        epochs = run.column("epoch")
+        values.append(val[1:] if len(val) >= 4 else val)
+        ax_curve.plot(
+            epochs,
+            val,
+            color=colour,
+            linewidth=2,
+            label=name,
+            marker="o" if len(val) <= 30 else None,
+            markersize=3.5,
+        )
+        best, epoch = run.best_val()
+        ax_curve.plot(
+            [epoch],
+            [100 * best],
+            marker="o",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgecolor=colour,
+            markeredgewidth=2,
+        )
+    if values:
+        low, high = zoom(np.concatenate(values))
+        ax_curve.set_ylim(low, high)
+        ax_curve.legend(loc="lower right", fontsize=9.5)
+        ax_curve.set_title(
+            f"Validation accuracy (best epoch circled; zoomed in: {low:g} to {high:g} %)"
+        )
+    else:
+        ax_curve.text(
+            0.5, 0.5, "no validation data in these runs", transform=ax_curve.transAxes, ha="center"
+        )
+        ax_curve.set_title("Validation accuracy")
+    ax_curve.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_curve.set(xlabel="epoch", ylabel="accuracy (%)")

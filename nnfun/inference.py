@@ -1,0 +1,56 @@
+"""Using a trained network: digits and probabilities for one image, a stack, or rows of pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .batching import scale_pixels
+from .errors import DataError
+from .losses import log_softmax
+from .network import forward
+from .params import Params, layer_sizes
+
+
+def as_rows(params: Params, images: npt.ArrayLike) -> np.ndarray:
+    """Images as the `(n, inputs)` float rows the network reads.
+
+    Takes one image `(28, 28)`, a stack `(n, 28, 28)` or rows `(n, 784)` (any square size the
+    network was trained on); uint8 pixels are scaled from 0..255 to [0, 1], floats are kept.
+    """
+    x = np.asarray(images)
+    inputs = layer_sizes(params)[0]
+    if x.dtype.kind not in "uif":
+        raise DataError(f"images must hold numbers, got {x.dtype}")
+    if x.ndim == 1 or (x.ndim == 2 and x.size == inputs and x.shape[1] != inputs):
+        x = x.reshape(1, -1)  # one flat image, or one square image
+    elif x.ndim == 3:
+        x = x.reshape(len(x), -1)
+    if x.ndim != 2 or x.shape[1] != inputs:
+        raise DataError(
+            f"this network reads images of {inputs} pixels; got an array of shape {np.shape(images)}"
+        )
+    if x.dtype == np.uint8:
+        return scale_pixels(x)
+    return x.astype(params["W1"].dtype, copy=False)
+
+
+def predict_proba(params: Params, images: npt.ArrayLike, batch_size: int = 10_000) -> np.ndarray:
+    """Softmax probabilities `(n, classes)`, `softmax(forward(x))`, `batch_size` rows at a time."""
+    x = np.asarray(images)
+    if x.dtype == np.uint8 and x.ndim == 2 and x.shape[1] == layer_sizes(params)[0]:
+        rows = x  # scaled chunk by chunk below, so a whole dataset is never copied to floats
+    else:
+        rows = as_rows(params, x)
+    classes = layer_sizes(params)[-1]
+    chunks = [np.zeros((0, classes), dtype=params["W1"].dtype)]
+    for i in range(0, len(rows), batch_size):
+        chunk = rows[i : i + batch_size]
+        chunk = scale_pixels(chunk) if chunk.dtype == np.uint8 else chunk
+        chunks.append(np.exp(log_softmax(forward(params, chunk))))
+    return np.concatenate(chunks)
+
+
+def predict(params: Params, images: npt.ArrayLike) -> np.ndarray:
+    """The most probable digit of each image, `argmax_k p(k | x)`, as an int array `(n,)`."""
+    return predict_proba(params, images).argmax(axis=1)

@@ -1,0 +1,30 @@
+"""nnfun's input and output, apart from the pure core: datasets, models, checkpoints, run folders.
+
+Nothing in the core (`nnfun/*.py`) imports this package; it imports the core.
+"""
+
+from .checkpoints import load_checkpoint, save_checkpoint
+from .datasets import Dataset, load_dataset, resolve_data_dir
+from .files import atomic_write_bytes, read_json, write_json
+from .images import read_image, read_images
+from .models import load_model, save_model
+from .runs import Run, load_run
+from .session import train_run
+
+__all__ = [
+    "Dataset",
+    "Run",
+    "atomic_write_bytes",
+    "load_checkpoint",
+    "load_dataset",
+    "load_model",
+    "load_run",
+    "read_image",
+    "read_images",
+    "read_json",
+    "resolve_data_dir",
+    "save_checkpoint",
+    "save_model",
+    "train_run",
+    "write_json",
+]

@@ -1,0 +1,43 @@
+"""Models on disk: `model.npz` (plain arrays, never pickle) alone or inside a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ModelError, NnfunError
+from ..params import Params
+from ..serialize import params_from_npz, params_to_npz
+from .files import atomic_write_bytes, read_capped
+from .runs import CONFIG_JSON, MODEL
+
+MAX_MODEL_BYTES = 2 << 30
+"""A model file larger than this (2 GiB, ~500 million float32 weights) is refused unread."""
+
+
+def save_model(path: str | Path, params: Params) -> Path:
+    """Write `params` to `path` as `.npz` (a folder gets `model.npz` inside); returns the file."""
+    path = Path(path)
+    file = path / MODEL if path.is_dir() else path
+    atomic_write_bytes(file, params_to_npz(params))
+    return file
+
+
+def model_file(path: str | Path) -> tuple[Path, Path | None]:
+    """`(model file, run folder or None)` for a run folder or a model file."""
+    path = Path(path)
+    if path.is_dir():
+        return path / MODEL, path
+    return path, path.parent if (path.parent / CONFIG_JSON).is_file() else None
+
+
+def load_model(path: str | Path) -> Params:
+    """The read-only network in a model `.npz` file, or in a run folder's `model.npz`."""
+    file, run_dir = model_file(path)
+    if not file.is_file():
+        hint = " (the run may still be training, or was interrupted: see --resume)"
+        raise NnfunError(f"no model at {file}{hint if run_dir == Path(path) else ''}")
+    data = read_capped(file, MAX_MODEL_BYTES, "model file")
+    try:
+        return params_from_npz(data)
+    except ModelError as exc:
+        raise ModelError(f"{file}: {exc}") from None

@@ -1,0 +1,337 @@
+"""Recipes: a run described as flat, typed settings, and the `fit` parts they build.
+
+A `Config` is what `config.json`, `config.toml`, `--config` files and the CLI's flags hold: one
+value per setting, checked here once (types, ranges, settings that do not apply). The training
+loop never sees it: `optimizer`, `schedule`, `augmentation` and `fit_options` turn it into the
+values `nnfun.fit` takes, so a script can swap any one of them for its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import tomllib
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import numpy as np
+
+from . import schedule as schedules
+from .augment import Augmentation
+from .batching import split_validation
+from .errors import ConfigError
+from .optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
+from .params import Params, init_params
+from .train import INIT, SPLIT, TrainState, fit, rng_for
+
+OptimizerName = Literal["sgd", "nesterov", "adam", "adamw"]
+ScheduleName = Literal["step", "cosine", "onecycle", "constant"]
+OPTIMIZERS: tuple[str, ...] = typing.get_args(OptimizerName)
+SCHEDULES: tuple[str, ...] = typing.get_args(ScheduleName)
+
+MAX_SEED = 2**63 - 1
+MAX_COUNT = 10**9  # epochs, batch size, widths: far above anything sensible, far below overflow
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a run. The defaults are the seed recipe (784-1024-10, SGD, 80 epochs)."""
+
+    hidden: tuple[int, ...] = (1024,)
+    epochs: int = 80
+    batch_size: int = 128
+    optimizer: OptimizerName = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    clip: float | None = 5.0
+    schedule: ScheduleName = "step"
+    milestones: tuple[int, ...] = (30, 50, 65)
+    gamma: float = 0.1
+    warmup: float = 0.0
+    dropout: float = 0.0
+    input_dropout: float = 0.0
+    label_smoothing: float = 0.0
+    shift: float = 0.0
+    rotate: float = 0.0
+    scale: float = 0.0
+    elastic_alpha: float = 0.0
+    elastic_sigma: float = 4.0
+    keep_best: bool = False
+    val_size: int = 5000
+    seed: int = 0
+    dataset: str = "mnist"
+
+    def __post_init__(self) -> None:
+        for name, problem in itertools.chain(_type_problems(self), _range_problems(self)):
+            raise ConfigError(problem, setting=name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (tuples become lists)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Config:
+        """The inverse of `to_dict`; unknown keys are an error, missing ones take the defaults."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(
+                f"settings must be a table of name = value, got {type(values).__name__}"
+            )
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(names))}"
+            )
+        fixed: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
+        }
+        config = cls(**fixed)
+        for name, problem in _inapplicable(config, fixed):
+            raise ConfigError(problem, setting=name)
+        return config
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_problems(c: Config) -> Iterator[tuple[str, str]]:
+    """Each setting whose value has the wrong type (TOML and JSON can hold anything)."""
+    for f in dataclasses.fields(c):
+        value, kind = getattr(c, f.name), f.type
+        if kind in ("tuple[int, ...]",):
+            ok = isinstance(value, tuple) and all(_is_int(v) for v in value)
+            want = "a list of whole numbers"
+        elif kind == "int":
+            ok, want = _is_int(value), "a whole number"
+        elif kind in ("float", "float | None"):
+            ok = _is_number(value) or (value is None and kind != "float")
+            want = "a number"
+        elif kind == "bool":
+            ok, want = isinstance(value, bool), "true or false"
+        elif kind == "str":
+            ok, want = isinstance(value, str), "a text"
+        else:  # a Literal of choices
+            choices = typing.get_args(typing.get_type_hints(Config)[f.name])
+            ok, want = value in choices, "one of " + ", ".join(choices)
+        if not ok:
+            yield f.name, f"{f.name} must be {want} (got {value!r})"
+
+
+def _range_problems(c: Config) -> Iterator[tuple[str, str]]:
+    """Each out-of-range setting, as a sentence that says what would be valid."""
+    whole = [("epochs", c.epochs, 1), ("batch_size", c.batch_size, 1), ("val_size", c.val_size, 0)]
+    for name, value, low in whole:
+        if not low <= value <= MAX_COUNT:
+            yield name, f"{name} must be between {low} and {MAX_COUNT:,} (got {value})"
+    if not c.hidden or not all(1 <= h <= MAX_COUNT for h in c.hidden):
+        yield (
+            "hidden",
+            f"hidden sizes must be whole numbers >= 1, e.g. 1024 or 1024,512 (got {list(c.hidden)})",
+        )
+    if any(not 1 <= m <= MAX_COUNT for m in c.milestones):
+        yield "milestones", f"milestones must be epochs >= 1 (got {list(c.milestones)})"
+    if not 0 <= c.seed <= MAX_SEED:
+        yield "seed", f"seed must be between 0 and 2^63 - 1 (got {c.seed})"
+    numbers = {f.name: getattr(c, f.name) for f in dataclasses.fields(c) if "float" in str(f.type)}
+    for name, value in numbers.items():
+        if value is not None and not math.isfinite(value):
+            yield name, f"{name} must be a finite number (got {value})"
+    checks = [
+        ("lr", c.lr > 0, f"lr (learning rate) must be > 0 (got {c.lr})"),
+        ("momentum", 0 <= c.momentum < 1, f"momentum must be in [0, 1) (got {c.momentum})"),
+        ("weight_decay", c.weight_decay >= 0, f"weight_decay must be >= 0 (got {c.weight_decay})"),
+        (
+            "clip",
+            c.clip is None or c.clip > 0,
+            f"clip must be > 0, or 0 for no clipping (got {c.clip})",
+        ),
+        ("gamma", c.gamma > 0, f"gamma must be > 0 (got {c.gamma})"),
+        ("warmup", c.warmup >= 0, f"warmup (epochs) must be >= 0 (got {c.warmup})"),
+        ("dropout", 0 <= c.dropout < 1, f"dropout must be in [0, 1) (got {c.dropout})"),
+        (
+            "input_dropout",
+            0 <= c.input_dropout < 1,
+            f"input_dropout must be in [0, 1) (got {c.input_dropout})",
+        ),
+        (
+            "label_smoothing",
+            0 <= c.label_smoothing < 1,
+            f"label_smoothing must be in [0, 1) (got {c.label_smoothing})",
+        ),
+        ("shift", c.shift >= 0, f"shift must be >= 0 pixels (got {c.shift})"),
+        ("rotate", c.rotate >= 0, f"rotate must be >= 0 degrees (got {c.rotate})"),
+        ("scale", 0 <= c.scale < 1, f"scale must be in [0, 1) (got {c.scale})"),
+        (
+            "elastic_alpha",
+            c.elastic_alpha >= 0,
+            f"elastic_alpha must be >= 0 (got {c.elastic_alpha})",
+        ),
+        (
+            "elastic_sigma",
+            0 < c.elastic_sigma < 100,
+            f"elastic_sigma must be in (0, 100) (got {c.elastic_sigma})",
+        ),
+        (
+            "dataset",
+            _is_folder_name(c.dataset),
+            f"dataset must be a folder name like 'mnist' (got {c.dataset!r})",
+        ),
+    ]
+    yield from ((name, message) for name, ok, message in checks if not ok)
+
+
+def _is_folder_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not set(name) & set("/\\\0")
+
+
+# Which settings only mean something for some values of another: (setting, applies?, when).
+_APPLIES = (
+    ("momentum", lambda c: c.optimizer in ("sgd", "nesterov"), "optimizer sgd or nesterov"),
+    ("milestones", lambda c: c.schedule == "step", "schedule step"),
+    ("gamma", lambda c: c.schedule == "step", "schedule step"),
+    ("elastic_sigma", lambda c: c.elastic_alpha > 0, "elastic_alpha > 0"),
+)
+
+
+def _inapplicable(c: Config, given: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Settings changed from their default although they do nothing in this recipe."""
+    defaults = Config()
+    for name, applies, when in _APPLIES:
+        if name in given and getattr(c, name) != getattr(defaults, name) and not applies(c):
+            yield (
+                name,
+                f"{name} applies only with {when}; remove it (this recipe has {_context(c, name)})",
+            )
+
+
+def _context(c: Config, name: str) -> str:
+    key = {"momentum": "optimizer", "elastic_sigma": "elastic_alpha"}.get(name, "schedule")
+    return f"{key} {getattr(c, key)}"
+
+
+# --------------------------------------------------------------------------- building the parts
+
+
+def optimizer(c: Config) -> Optimizer:
+    """The optimizer a config asks for, with its hyper-parameters bound (the fused fast paths)."""
+    if c.optimizer in ("sgd", "nesterov"):
+        step = partial(
+            sgd_step,
+            momentum=c.momentum,
+            weight_decay=c.weight_decay,
+            clip=c.clip,
+            nesterov=c.optimizer == "nesterov",
+        )
+        return Optimizer(sgd_init, step)
+    if c.optimizer == "adamw":
+        return Optimizer(adam_init, partial(adam_step, weight_decay=c.weight_decay, clip=c.clip))
+    return Optimizer(adam_init, partial(adam_step, l2=c.weight_decay, clip=c.clip))
+
+
+def schedule(c: Config) -> schedules.Schedule:
+    """The learning-rate schedule a config asks for, wrapped in a linear warm-up if it has one."""
+    base = {
+        "step": lambda: schedules.step_decay(c.lr, c.milestones, c.gamma),
+        "cosine": lambda: schedules.cosine(c.lr, c.epochs),
+        "onecycle": lambda: schedules.one_cycle(c.lr, c.epochs),
+        "constant": lambda: schedules.constant(c.lr),
+    }[c.schedule]()
+    return schedules.warmup(base, c.warmup)
+
+
+def augmentation(c: Config) -> Augmentation | None:
+    """The augmentation a config asks for, or None."""
+    aug = Augmentation(c.shift, c.rotate, c.scale, c.elastic_alpha, c.elastic_sigma)
+    return aug if aug.active else None
+
+
+def fit_options(c: Config) -> dict[str, Any]:
+    """The keyword arguments of `nnfun.fit` that this config sets."""
+    return {
+        "optimizer": optimizer(c),
+        "schedule": schedule(c),
+        "epochs": c.epochs,
+        "batch_size": c.batch_size,
+        "seed": c.seed,
+        "augmentation": augmentation(c),
+        "dropout": c.dropout,
+        "input_dropout": c.input_dropout,
+        "label_smoothing": c.label_smoothing,
+        "keep_best": c.keep_best,
+    }
+
+
+def init_network(c: Config, inputs: int = 784, classes: int = 10) -> Params:
+    """He-initialised weights for `inputs-hidden...-classes`, drawn from `rng_for(seed, INIT)`."""
+    return init_params((inputs, *c.hidden, classes), rng_for(c.seed, INIT))
+
+
+def split(
+    c: Config, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The seeded validation split `(x, y, x_val, y_val)`: the same on every run with this seed."""
+    if c.val_size >= len(x):
+        raise ConfigError(
+            f"val_size {c.val_size} leaves no training images (the set has {len(x):,})"
+        )
+    return split_validation(x, y, c.val_size, rng_for(c.seed, SPLIT))
+
+
+def train(
+    c: Config,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    start: TrainState | None = None,
+    **hooks: Any,
+) -> Iterator[TrainState]:
+    """`fit` with every part built from the config, from a fresh network unless `start` is given."""
+    classes = int(max(y.max(), y_val.max(initial=0))) + 1
+    first = start if start is not None else init_network(c, x.shape[1], classes)
+    return fit(first, x, y, x_val, y_val, **fit_options(c), **hooks)
+
+
+# --------------------------------------------------------------------------- TOML text
+
+
+def parse_settings(text: str, source: str) -> dict[str, Any]:
+    """TOML text to a settings dict (`clip = 0` means no clipping)."""
+    try:
+        settings = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML ({exc})") from None
+    if "clip" in settings and _is_number(settings["clip"]) and not settings["clip"]:
+        settings["clip"] = None
+    return settings
+
+
+def to_toml(settings: Mapping[str, Any]) -> str:
+    """Flat settings as TOML that `parse_settings` reads back to the same values (None clip as 0)."""
+    lines = []
+    for key, value in settings.items():
+        if value is None:
+            value = 0
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str):
+            text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        elif isinstance(value, list | tuple):
+            text = "[" + ", ".join(repr(v) for v in value) + "]"
+        else:
+            text = repr(value)
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,75 @@
+"""The architecture, enforced: the pure core imports no I/O, and the shell is the only CLI.
+
+`nnfun/*.py` is the functional core: no files, no network, no printing, no processes. Files live
+in `nnfun/io/`, which imports the core, never the other way round; `nnfun_cli` (the folder `cli/`)
+is the terminal shell, which the library never imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = sorted(
+    p for p in (ROOT / "nnfun").glob("*.py") if p.name not in ("__init__.py", "__main__.py")
+)
+LIBRARY = sorted((ROOT / "nnfun").rglob("*.py"))
+
+# `io` is allowed: serialize.py builds `.npz` bytes in an in-memory BytesIO, no file.
+IO_MODULES = {"os", "pathlib", "shutil", "tempfile", "socket", "subprocess", "urllib", "http"}
+IO_CALLS = {"open", "print", "input"}
+
+
+def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module a file imports, relative ones resolved against the package it is in."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = path.parent.relative_to(root).parts
+                package = parts[: len(parts) - node.level + 1]
+                base = ".".join((*package, base)) if base else ".".join(package)
+                names |= {f"{base}.{alias.name}" for alias in node.names}
+            names.add(base)
+    return names
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_module_imports_no_io(path: Path) -> None:
+    modules = imported_modules(path)
+    io = sorted(m for m in modules if m.split(".")[0] in IO_MODULES or m.startswith("nnfun.io"))
+    assert not io, f"{path.name} imports {io}"
+    assert not [m for m in modules if m.startswith("nnfun_cli")]
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_module_calls_no_io(path: Path) -> None:
+    calls = {
+        node.func.id
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert not calls & IO_CALLS, f"{path.name} calls {sorted(calls & IO_CALLS)}"
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(ROOT)))
+def test_library_never_imports_the_shell(path: Path) -> None:
+    if path.name == "__main__.py":  # `python -m nnfun` runs the CLI on purpose
+        return
+    assert not [m for m in imported_modules(path) if m.startswith("nnfun_cli")]
+
+
+def test_the_checker_sees_an_io_import(tmp_path: Path) -> None:
+    """The test above can fail: a module importing the I/O package is caught."""
+    bad = ROOT / "nnfun" / "metrics.py"
+    source = tmp_path / "nnfun" / "bad.py"
+    source.parent.mkdir()
+    source.write_text(bad.read_text() + "\nfrom .io import load_model\nimport pathlib\n")
+    modules = imported_modules(source, tmp_path)
+    assert "nnfun.io" in modules and "pathlib" in modules
