@@ -31,6 +31,7 @@ class Watcher(Protocol):
     def started(self, trial: Trial, resumed_from: int) -> None: ...
     def epoch(self, trial: Trial, done: int) -> None: ...
     def ended(self, trial: Trial, end: TrialEnd) -> None: ...
+    def note(self, message: str) -> None: ...
 
 
 class LiveView:
@@ -95,3 +96,7 @@ class LiveView:
                 f"{mark} {trial.name}{resumed}{detail}", highlight=False, soft_wrap=True
             )
         self._describe()
+
+    def note(self, message: str) -> None:
+        """A line of advice from the engine, printed above the bars."""
+        self.progress.console.print(message, style="yellow", highlight=False, soft_wrap=True)
