@@ -266,9 +266,10 @@ def _folder_name(name: str) -> str:
 def _check_existing(trials: list[Trial], sweep_dir: Path) -> None:
     """Refuse to continue trial folders that were started with other settings."""
     for trial in trials:
-        saved = saved_config(sweep_dir / trial.name)
-        if saved is not None and saved != Config.from_dict(trial.settings):
-            changed = [k for k, v in saved.to_dict().items() if trial.settings.get(k) != v]
+        saved, planned = saved_config(sweep_dir / trial.name), Config.from_dict(trial.settings)
+        if saved is not None and saved != planned:
+            now = planned.to_dict()
+            changed = [k for k, v in saved.to_dict().items() if now[k] != v]
             raise NnfunError(
                 f"{sweep_dir / trial.name} was run with other settings ({', '.join(changed)}); "
                 f"choose another --name, or move that folder away"
@@ -291,7 +292,7 @@ def _run(
     if scheduler:
         engine = f"Dask cluster at {scheduler}"
     else:
-        workers = workers or cores()
+        workers = cores() if workers is None else workers
         if workers < 1 or (threads is not None and threads < 1):
             raise ConfigError("--workers and --threads must be at least 1")
         threads = threads or threads_per_worker(workers, cores())

@@ -190,11 +190,11 @@ def parse_sweep_file(text: str, source: str) -> SweepFile:
     try:
         grid = {k: _grid_from_toml(k, v) for k, v in _table(doc, "grid").items()}
         ranges = {k: _range_from_toml(k, v) for k, v in _table(doc, "range").items()}
-        seeds = doc.get("seeds", [])
+        seeds = _list(doc["seeds"], "seeds") if "seeds" in doc else []
         spec = Spec(
             grid=grid,
             ranges=ranges,
-            seeds=tuple(dict.fromkeys(_whole(s, "seeds") for s in _list(seeds, "seeds"))),
+            seeds=tuple(dict.fromkeys(_whole(s, "seeds") for s in seeds)),
             samples=None if "samples" not in doc else _whole(doc["samples"], "samples"),
             sample_seed=None
             if "sample_seed" not in doc

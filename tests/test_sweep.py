@@ -171,9 +171,11 @@ def test_a_worker_killed_mid_trial_changes_nothing(
                 for name in TRIALS:
                     folder = tmp_path / "grid" / name
                     running = any(name in str(key) for key in keys)
-                    if running and (folder / "checkpoint.npz").exists():
-                        if not (folder / "metrics.json").exists():
-                            victim = worker, name
+                    between_epochs = (folder / "checkpoint.npz").exists() and not (
+                        folder / "metrics.json"
+                    ).exists()
+                    if running and between_epochs:
+                        victim = worker, name
             time.sleep(0.005)
         assert victim is not None, "no trial was caught between two epochs"
         os.kill(pids[victim[0]], signal.SIGKILL)

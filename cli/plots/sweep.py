@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnfun.io.runs import format_setting
-from nnfun_cli.plots.style import FAINT, MUTED, RUN_COLOURS, render, with_header, zoom
+from nnfun_cli.plots.style import (
+    FAINT,
+    MUTED,
+    RUN_COLOURS,
+    VERMILLION,
+    render,
+    with_header,
+    zoom,
+)
 from nnfun_cli.sweep_summary import Configuration
 
 if TYPE_CHECKING:
@@ -146,9 +154,23 @@ def _against_setting(
     ax.set_xticks(xs, [format_setting(v) for v in values])
     if plotted:
         ax.set_ylim(*zoom(np.array(plotted)))
+    failed = [where[format_setting(c.varied[key])] for c in ranked if not c.best_val.values]
+    if failed:  # diverged (or unfinished): marked on the floor of the plot
+        floor = ax.get_ylim()[0]
+        ax.plot(
+            failed,
+            [floor] * len(failed),
+            "x",
+            color=VERMILLION,
+            markersize=10,
+            mew=2.5,
+            clip_on=False,
+            zorder=6,
+            label="no finished run",
+        )
     ax.set(xlabel=key, ylabel="best validation accuracy (%)")
     ax.set_title(f"Validation accuracy against {key}")
-    ax.legend(loc="lower right", fontsize=9, title=others[0] if join and len(others) == 1 else None)
+    ax.legend(loc="best", fontsize=9, title=others[0] if join and len(others) == 1 else None)
 
 
 def _against_seed(ax: Axes, ranked: list[Configuration]) -> None:
@@ -159,9 +181,11 @@ def _against_seed(ax: Axes, ranked: list[Configuration]) -> None:
     ax.plot(seeds, accuracy, "o", color=RUN_COLOURS[0], markersize=7)
     ax.axhline(100 * ranked[0].best_val.mean, color=MUTED, linestyle="--", label="mean")
     ax.set_xticks(seeds, [str(s) for s in seeds])
+    ax.set_xlim(min(seeds) - 0.5, max(seeds) + 0.5)
+    ax.set_ylim(*zoom(np.array(accuracy)))
     ax.set(xlabel="seed", ylabel="best validation accuracy (%)")
     ax.set_title("Validation accuracy of each seed")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
 
 
 def _curves(c: Configuration) -> tuple[np.ndarray, np.ndarray]:
