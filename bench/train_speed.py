@@ -4,7 +4,7 @@ Run `python bench/train_speed.py` (see bench/README.md). In one process it measu
 recipe (784-1024-10, float32, batch 128, SGD momentum 0.9, L2 1e-4, clip 5, lr 0.01, 55,000
 training images after the 5,000-image validation split):
 
-1. nnfun's seconds per epoch: the median of `--epochs` calls of `nnfun.train.train_epoch` (the
+1. nnfun's seconds per epoch: the median of `--epochs` calls of `nnfun.train_epoch` (the
    real training path, uint8 pixels scaled batch by batch) after one warm-up epoch;
 2. the matmul floor: one epoch's worth of only the two big products per step, `x @ W1` and
    `x.T @ dh`, on preallocated float32 arrays, timed alternately with the epochs of 1 so that
@@ -41,9 +41,11 @@ from rich.console import Console
 from rich.table import Table
 
 import nnfun
+import nnfun.recipe as recipe
 from nnfun.batching import num_batches, scale_pixels, split_validation
-from nnfun.train import EPOCH, SPLIT, Config, init_state, rng_for, train_epoch
-from nnfun_cli.datasets import load_dataset, resolve_data_dir
+from nnfun.io.datasets import load_dataset, resolve_data_dir
+from nnfun.recipe import Config
+from nnfun.train import EPOCH, SPLIT, rng_for, train_epoch
 
 INPUTS, HIDDEN, CLASSES = 784, 1024, 10
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -138,12 +140,13 @@ def matmul_floor(n: int, batch: int) -> Callable[[], None]:
 
 
 class NnfunTraining:
-    """The seed recipe trained one `train_epoch` call at a time, from `init_state`."""
+    """The seed recipe trained one `train_epoch` call at a time, from `recipe.init_network`."""
 
     def __init__(self, c: Config, x: np.ndarray, y: np.ndarray) -> None:
         self.c, self.x, self.y = c, x, y
-        state = init_state(c, x.shape[1], CLASSES)
-        self.params, self.opt_state = state.params, state.opt_state
+        self.params = recipe.init_network(c, x.shape[1], CLASSES)
+        self.optimizer, self.schedule = recipe.optimizer(c), recipe.schedule(c)
+        self.opt_state = self.optimizer.init(self.params)
         self.records: list[dict[str, float]] = []  # loss and accuracy of every epoch run
 
     def epoch(self) -> None:
@@ -153,7 +156,9 @@ class NnfunTraining:
             self.opt_state,
             self.x,
             self.y,
-            c=c,
+            optimizer=self.optimizer,
+            schedule=self.schedule,
+            batch_size=c.batch_size,
             epoch=epoch,
             rng=rng_for(c.seed, EPOCH, epoch),
         )
@@ -328,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = resolve_data_dir(args.data_dir)
     with console.status(f"loading MNIST from {data_dir}"):
-        data = load_dataset(data_dir, "mnist", log=lambda line: console.print(line, style="dim"))
+        data = load_dataset("mnist", data_dir, log=lambda line: console.print(line, style="dim"))
     x, y, x_val, y_val = split_validation(
         data.train_x, data.train_y, c.val_size, rng_for(c.seed, SPLIT)
     )

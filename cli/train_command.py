@@ -166,8 +166,8 @@ def _flag_names(settings: dict[str, Any]) -> str:
 def resolve_config(recipe: str, config_file: Path | None, flags: dict[str, Any]) -> Config:
     """Recipe, then the --config file, then the flags the user typed: later ones win."""
     settings = recipes.load_recipe(recipe)
-    if config_file is not None:
-        settings |= recipes.load_config_file(config_file)
+    from_file = recipes.load_config_file(config_file) if config_file is not None else {}
+    settings |= from_file
     for name in ("hidden", "milestones"):
         if name in flags:
             flags[name] = parse_ints(flags[name], "--" + name)
@@ -176,14 +176,19 @@ def resolve_config(recipe: str, config_file: Path | None, flags: dict[str, Any])
     try:
         return Config.from_dict(settings | flags)
     except ConfigError as exc:
-        raise _as_flag_error(exc, flags) from None
+        raise _where(exc, flags, config_file if exc.setting in from_file else None) from None
 
 
-def _as_flag_error(exc: ConfigError, flags: dict[str, Any]) -> ConfigError:
-    """The core names settings (`batch_size`); a value typed as a flag is named as that flag."""
+def _where(exc: ConfigError, flags: dict[str, Any], config_file: Path | None) -> ConfigError:
+    """The core names settings (`batch_size`); say where the bad one came from.
+
+    A value typed as a flag is named as that flag; one from the --config file gets the file's name.
+    """
     name = exc.setting
-    if name is None or name not in flags:
+    if name is None:
         return exc
+    if name not in flags:
+        return ConfigError(f"{config_file}: {exc}", setting=name) if config_file else exc
     flag = "--" + name.replace("_", "-")
     message = str(exc)
     message = flag + message[len(name) :] if message.startswith(name) else f"{flag}: {message}"

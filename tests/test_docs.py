@@ -159,3 +159,14 @@ def test_every_quoted_line_occurs_in_the_named_functions() -> None:
             if line.strip() and line.strip() not in source
         ]
     assert not problems, "\n".join(problems)
+
+
+def test_api_page_lists_every_public_name_and_nothing_else() -> None:
+    import nnfun
+    import nnfun.io
+
+    text = (ROOT / "docs" / "api.md").read_text()
+    listed = set(re.findall(r"^- `(?:nnfun\.io\.)?(\w+)`", text, re.MULTILINE))
+    listed_io = set(re.findall(r"^- `nnfun\.io\.(\w+)`", text, re.MULTILINE))
+    assert set(nnfun.__all__) <= listed, set(nnfun.__all__) - listed
+    assert set(nnfun.io.__all__) == listed_io
