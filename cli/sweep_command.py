@@ -297,7 +297,11 @@ def _run(
             raise ConfigError("--workers and --threads must be at least 1")
         threads = threads or threads_per_worker(workers, cores())
         engine = f"{workers} local worker(s) x {threads} BLAS thread(s)"
-    err.print(f"sweep {sweep_dir}: {len(trials)} trials ({counts}); {engine}", highlight=False)
+    err.print(
+        f"sweep {sweep_dir}: {len(trials)} trials ({counts}); {engine}",
+        highlight=False,
+        soft_wrap=True,
+    )
     sweep_dir.mkdir(parents=True, exist_ok=True)
     try:
         with LiveView(err, len(trials), len(trials) - len(todo)) as view:

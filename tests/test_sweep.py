@@ -202,3 +202,17 @@ def test_a_worker_without_the_sweep_folder_sends_the_files_back(
     assert result["status"] == "finished" and result["resumed_from"] == 0
     assert {"model.npz", "metrics.json", "history.json", "config.json"} <= set(result["files"])
     assert not run_dir.exists()
+
+
+def test_a_diverging_trial_is_recorded_and_not_retried(random_data: Path, tmp_path: Path) -> None:
+    args = ["sweep", "--grid", "lr=0.01,1e9", "--clip", "0", "--epochs", "1", "--hidden", "8"]
+    args += ["--val-size", "100", "--workers", "1", "--threads", "1", "--no-figures"]
+    args += ["--data-dir", str(random_data), "--root", str(tmp_path), "--name", "blowup"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "diverged lr-1000000000.0_seed-0: the loss became" in result.stderr
+    summary = orjson.loads((tmp_path / "blowup" / "sweep.json").read_bytes())
+    assert [t["state"] for t in summary["trials"]] == ["finished", "diverged"]
+    assert summary["best"]["settings"] == {"lr": 0.01}
+    again = runner.invoke(app, args)
+    assert "2 trials (1 finished, 1 diverged, 0 partial, 0 new)" in again.stderr

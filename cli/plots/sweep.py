@@ -222,15 +222,24 @@ def _top_curves(ax: Axes, ranked: list[Configuration]) -> None:
             marker="o" if len(mean) <= 30 else None,
             ms=3.5,
             label=label,
-            zorder=3,
+            zorder=3 + 2 * (TOP_CURVES - i),  # the best on top
         )
         best = int(np.nanargmax(mean))
-        ax.plot([epochs[best]], [mean[best]], "o", ms=10, mfc="none", mec=colour, mew=2, zorder=4)
+        ax.plot(
+            [epochs[best]],
+            [mean[best]],
+            "o",
+            ms=10,
+            mfc="none",
+            mec=colour,
+            mew=2,
+            zorder=4 + 2 * (TOP_CURVES - i),
+        )
         shown.append(val[:, 1:] if val.shape[1] >= 4 else val)
     if shown:
         ax.set_ylim(*zoom(np.concatenate([s.ravel() for s in shown])))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%, zoomed in)")
     seeds = max(len(c.results) for c in ranked)
     what = (
         f"mean of {seeds} seeds, band from lowest to highest" if seeds > 1 else "best epoch circled"
