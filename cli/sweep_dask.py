@@ -37,7 +37,7 @@ STOP_CHECK_SECONDS = 1.0  # how often a task asks the scheduler whether the swee
 MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
 SLOW_WORKERS = (
     "the Dask workers run with MALLOC_TRIM_THRESHOLD_ set (Dask's default), which makes glibc map "
-    "and unmap every large array: training runs up to 2x slower. See 'Sweeps on a Dask cluster' "
+    "and unmap every large array: training runs 2 to 3 times slower. See 'Sweeps on a Dask cluster' "
     "in the README to start the workers without it."
 )
 
@@ -116,12 +116,12 @@ def run_dask(
     distributed = _distributed()
     token = secrets.token_hex(8)
     sweep_dir = sweep_dir.resolve()
-    atomic_write_bytes(sweep_dir / TOKEN_FILE, token.encode())
     try:
         client = distributed.Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise NnfunError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     flag = StopFlag()
+    atomic_write_bytes(sweep_dir / TOKEN_FILE, token.encode())
     try:
         with client, ctrl_c_stops_at_next_batch(flag):
             stop = distributed.Event(f"nnfun-sweep-stop-{token}", client=client)
@@ -169,11 +169,7 @@ def _follow(
                 running.discard(trial.name)
                 ends[trial.name] = _ended(future, trial, sweep_dir)
                 watcher.ended(trial, ends[trial.name])
-                if (
-                    not warned
-                    and future.status == "finished"
-                    and future.result()["malloc_trim_threshold"]
-                ):
+                if not warned and _on_slow_worker(future):
                     warned = True
                     watcher.note(SLOW_WORKERS)
             elif future.key in busy and trial.name not in running:
@@ -184,6 +180,11 @@ def _follow(
     if flag.requested:
         raise Interrupted
     return ends
+
+
+def _on_slow_worker(future: Any) -> bool:
+    """Whether the task ran where MALLOC_TRIM_THRESHOLD_ was set (see SLOW_WORKERS)."""
+    return future.status == "finished" and bool(future.result()["malloc_trim_threshold"])
 
 
 def _processing(client: Any) -> set[Any]:
