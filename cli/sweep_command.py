@@ -9,10 +9,12 @@ cluster; every trial is a run folder under `ROOT/NAME/`, and the sweep ends with
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import typer
+from rich.markup import escape
 
 from nnfun import Config
 from nnfun.errors import ConfigError, NnfunError
@@ -158,15 +160,18 @@ def sweep(
     resume from their checkpoints, and the results are the same as without the interruption.
     """
     with user_errors():
+        engine = _engine(workers, threads, scheduler)
         file = _read_sweep_file(sweep_file)
-        flags_spec = Spec(
-            grid=_unique("--grid", [parse_grid(g) for g in grid or []]),
-            ranges=_unique("--range", [parse_range(r) for r in ranges or []]),
-            seeds=parse_seeds(seeds) if seeds else (),
-            samples=samples,
-            sample_seed=sample_seed,
+        spec = merge(
+            file.spec,
+            Spec(
+                grid=_unique("--grid", [parse_grid(g) for g in grid or []]),
+                ranges=_unique("--range", [parse_range(r) for r in ranges or []]),
+                seeds=parse_seeds(seeds) if seeds else (),
+                samples=samples,
+                sample_seed=sample_seed,
+            ),
         )
-        spec = merge(file.spec, flags_spec)
         chosen_recipe = recipe if _given(ctx, "recipe") or file.recipe is None else file.recipe
         base = _base_config(chosen_recipe, file.settings, config_file, _train_flags(ctx.args))
         if "dataset" in spec.varied():
@@ -176,17 +181,8 @@ def sweep(
         sweep_dir = root / _folder_name(sweep_name)
         _check_existing(trials, sweep_dir)
         data_path = resolve_data_dir(data_dir)
-        with err.status(f"loading {base.dataset} from {data_path}"):
-            data = load_dataset(
-                base.dataset, data_path, log=lambda line: err.print(line, style="dim")
-            )
-        too_big = [t for t in trials if t.settings["val_size"] >= len(data.train_x)]
-        if too_big:
-            raise ConfigError(
-                f"trial {too_big[0].name}: val_size leaves no training images "
-                f"(the set has {len(data.train_x)})"
-            )
-        ends = _run(trials, sweep_dir, data_path, data, workers, threads, scheduler)
+        data = _load_data(base.dataset, data_path, trials)
+        ends = _run(trials, sweep_dir, data_path, data, engine)
         _summarise(sweep_name, sweep_dir, base, spec, trials, figures)
         failed = [f"{name}: {end.message}" for name, end in ends.items() if end.status == "failed"]
         if failed:
@@ -276,42 +272,68 @@ def _check_existing(trials: list[Trial], sweep_dir: Path) -> None:
             )
 
 
+@dataclass(frozen=True)
+class Engine:
+    """Where the trials run: a Dask scheduler's address, or `workers` x `threads` on this machine."""
+
+    scheduler: str | None
+    workers: int
+    threads: int
+
+    def __str__(self) -> str:
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        return f"{self.workers} local worker(s) x {self.threads} BLAS thread(s)"
+
+
+def _engine(workers: int | None, threads: int | None, scheduler: str | None) -> Engine:
+    """The engine the options ask for; locally `cores` workers and cores // workers threads."""
+    workers = cores() if workers is None else workers
+    if workers < 1 or (threads is not None and threads < 1):
+        raise ConfigError("--workers and --threads must be at least 1")
+    return Engine(scheduler, workers, threads or threads_per_worker(workers, cores()))
+
+
+def _load_data(dataset: str, data_dir: Path, trials: list[Trial]) -> Dataset:
+    """The data set, read once here (downloading MNIST if missing), checked against val_size."""
+    with err.status(f"loading {dataset} from {data_dir}"):
+        data = load_dataset(dataset, data_dir, log=lambda line: err.print(line, style="dim"))
+    too_big = [t for t in trials if t.settings["val_size"] >= len(data.train_x)]
+    if too_big:
+        raise ConfigError(
+            f"trial {too_big[0].name}: val_size leaves no training images "
+            f"(the set has {len(data.train_x)})"
+        )
+    return data
+
+
 def _run(
-    trials: list[Trial],
-    sweep_dir: Path,
-    data_dir: Path,
-    data: Dataset,
-    workers: int | None,
-    threads: int | None,
-    scheduler: str | None,
+    trials: list[Trial], sweep_dir: Path, data_dir: Path, data: Dataset, engine: Engine
 ) -> dict[str, TrialEnd]:
     """Run the trials that are not done yet, with the live view; say how far an interruption got."""
     states = [trial_state(sweep_dir / t.name) for t in trials]
     todo = [t for t, s in zip(trials, states, strict=True) if s in ("new", "partial")]
     counts = ", ".join(f"{states.count(s)} {s}" for s in ("finished", "diverged", "partial", "new"))
-    if scheduler:
-        engine = f"Dask cluster at {scheduler}"
-    else:
-        workers = cores() if workers is None else workers
-        if workers < 1 or (threads is not None and threads < 1):
-            raise ConfigError("--workers and --threads must be at least 1")
-        threads = threads or threads_per_worker(workers, cores())
-        engine = f"{workers} local worker(s) x {threads} BLAS thread(s)"
     err.print(
         f"sweep {sweep_dir}: {len(trials)} trials ({counts}); {engine}",
+        markup=False,
         highlight=False,
         soft_wrap=True,
     )
     sweep_dir.mkdir(parents=True, exist_ok=True)
     try:
         with LiveView(err, len(trials), len(trials) - len(todo)) as view:
-            if scheduler:
+            if engine.scheduler:
                 from nnfun_cli.sweep_dask import run_dask
 
-                return run_dask(scheduler, todo, sweep_dir, data, view)
-            assert workers is not None and threads is not None
+                return run_dask(engine.scheduler, todo, sweep_dir, data, view)
             return run_local(
-                todo, sweep_dir, data_dir.resolve(), workers=workers, threads=threads, watcher=view
+                todo,
+                sweep_dir,
+                data_dir.resolve(),
+                workers=engine.workers,
+                threads=engine.threads,
+                watcher=view,
             )
     except Interrupted:
         done = sum(trial_state(sweep_dir / t.name) in ("finished", "diverged") for t in trials)
@@ -340,5 +362,7 @@ def _summarise(
     best = ranked[0]
     if best.best_val.values:
         folders = ", ".join(r.trial.name for r in best.results if r.run)
-        out.print(f"best on validation: [bold]{folders}[/]", highlight=False)
-    out.print(f"summary in [bold]{sweep_dir}[/]: {', '.join(written)}", highlight=False)
+        out.print(f"best on validation: [bold]{escape(folders)}[/]", highlight=False)
+    out.print(
+        f"summary in [bold]{escape(str(sweep_dir))}[/]: {', '.join(written)}", highlight=False
+    )
