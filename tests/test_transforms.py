@@ -290,3 +290,28 @@ def test_an_empty_chain_changes_nothing() -> None:
 def test_bad_hyper_parameters_are_refused(make: Callable[[], object]) -> None:
     with pytest.raises(ValueError):
         make()
+
+
+def test_fit_with_the_seed_chain_trains_the_same_weights_as_the_fused_step() -> None:
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 256, (300, 20), dtype=np.uint8)
+    y = rng.integers(0, 10, 300)
+    seed_chain = nf.chain(
+        nf.add_decayed_weights(1e-4), nf.clip(5.0), nf.scale_by_learning_rate(), nf.trace(0.9)
+    )
+    finals = []
+    for optimizer in (nf.Optimizer(nf.sgd_init, nf.sgd_step), nf.as_optimizer(seed_chain)):
+        *_, last = nf.fit(
+            nf.init_params((20, 16, 10), np.random.default_rng(0)),
+            x[:250],
+            y[:250],
+            x[250:],
+            y[250:],
+            optimizer=optimizer,
+            schedule=nf.step_decay(0.05, (2,), 0.1),  # the rate drops after two epochs
+            epochs=4,
+            batch_size=32,
+        )
+        finals.append(last)
+    assert_same_bits(finals[0].params, finals[1].params)
+    assert [r.train_loss for r in finals[0].history] == [r.train_loss for r in finals[1].history]
