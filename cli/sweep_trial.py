@@ -59,6 +59,7 @@ def saved_config(run_dir: Path) -> Config | None:
 
 
 def never() -> bool:
+    """The default `should_stop`: train to the last epoch."""
     return False
 
 
