@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from nnfun.io.datasets import load_dataset
 from nnfun_cli.app import app
+from nnfun_cli.sweep_trial import epochs_done
 
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
@@ -110,11 +111,8 @@ def test_ctrl_c_then_rerun_finishes_with_the_same_results(
     process = sweep_process(small_mnist, tmp_path, "--workers", "1", "--no-figures")
     sweep_dir = tmp_path / "grid"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # one trial done, the next one part-way
-        states = [(sweep_dir / t / "metrics.json").exists() for t in TRIALS[:2]]
-        if states[0] and (sweep_dir / TRIALS[1] / "checkpoint.npz").exists() and not states[1]:
-            break
-        time.sleep(0.005)
+    while epochs_done(sweep_dir / TRIALS[1]) != 1 and time.monotonic() < deadline:
+        time.sleep(0.005)  # until one trial is done and the next has 3 of its 4 epochs to go
     process.send_signal(signal.SIGINT)
     code, _, err = finish(process)
     assert code == 130, err
@@ -156,6 +154,15 @@ def test_dask_sweep_gives_the_local_results(
     assert not (tmp_path / "grid" / ".sweep-token").exists()
 
 
+def first_epoch_done(client: Any, sweep_dir: Path) -> tuple[str, str] | None:
+    """(worker, trial) for a trial running with 1 of its 4 epochs done: 3 to go, time to kill."""
+    for worker, keys in client.processing().items():
+        for name in TRIALS:
+            if any(name in str(key) for key in keys) and epochs_done(sweep_dir / name) == 1:
+                return worker, name
+    return None
+
+
 def test_a_worker_killed_mid_trial_changes_nothing(
     cluster: Any, local_sweep: Path, small_mnist: Path, tmp_path: Path
 ) -> None:
@@ -167,15 +174,7 @@ def test_a_worker_killed_mid_trial_changes_nothing(
         victim = None
         deadline = time.monotonic() + 120
         while victim is None and time.monotonic() < deadline:
-            for worker, keys in client.processing().items():
-                for name in TRIALS:
-                    folder = tmp_path / "grid" / name
-                    running = any(name in str(key) for key in keys)
-                    between_epochs = (folder / "checkpoint.npz").exists() and not (
-                        folder / "metrics.json"
-                    ).exists()
-                    if running and between_epochs:
-                        victim = worker, name
+            victim = first_epoch_done(client, tmp_path / "grid")
             time.sleep(0.005)
         assert victim is not None, "no trial was caught between two epochs"
         os.kill(pids[victim[0]], signal.SIGKILL)
