@@ -15,6 +15,8 @@ from nnfun_cli.inspect_commands import evaluate, gradcheck, report
 from nnfun_cli.predict_command import predict
 from nnfun_cli.serve import serve
 from nnfun_cli.shell import guard_stdout, out
+from nnfun_cli.sweep_command import EPILOG as SWEEP_EPILOG
+from nnfun_cli.sweep_command import sweep
 from nnfun_cli.train_command import list_recipes, resolve_config, train
 
 __all__ = ["app", "main", "resolve_config"]
@@ -59,6 +61,11 @@ app.command()(predict)
 app.command()(serve)
 app.command()(report)
 app.command()(compare)
+# The sweep passes the flags it does not know to train's parser: they set the base recipe.
+app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    epilog=SWEEP_EPILOG,
+)(sweep)
 
 
 def main() -> Any:

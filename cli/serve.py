@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
+import nnfun
 from nnfun import Params, layer_sizes
 from nnfun.errors import NnfunError
 from nnfun.io.files import read_json
@@ -53,13 +55,16 @@ def serve(
     """
     with user_errors():
         params = load_model(model)
+        nnfun.check_fits(params, 28 * 28)  # the page sends 28x28 MNIST-style images
         server = listen(host, port, params, describe_model(params, model))
     try:
         url = page_url(host, server.server_port)
         if not is_loopback(host):
             err.print(
-                f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
-                "machine can use the page",
+                Text.assemble(
+                    ("warning:", "bold yellow"),
+                    f" listening on {host}: anyone who can reach this machine can use the page",
+                ),
                 highlight=False,
                 soft_wrap=True,
             )

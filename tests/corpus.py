@@ -584,7 +584,36 @@ def recipes_cases(f: Files) -> Iterator[Case]:
         yield case(f"recipes {name[:20]!r}", "recipes", name, usage=True)  # a choice
 
 
+def sweep_cases(f: Files) -> Iterator[Case]:
+    base = ("sweep", "--data-dir", f.data, "--out", f.root / "sweeps", "--name", "s", "--epochs", 1)
+    for grid in ("lr", "bogus=1", "lr=x", "lr=", "hidden=0", "epochs=1,2=3", "lr=-1,0.1"):
+        yield case(f"sweep --grid {grid}", *base, "--grid", grid)
+    for flag, value in (
+        ("--seeds", "-1"),
+        ("--seeds", "x"),
+        ("--samples", "-2"),
+        ("--workers", "0"),
+    ):
+        yield case(f"sweep {flag} {value}", *base, flag, value)
+    yield case("sweep --range without --samples", *base, "--range", "lr=log:0.001..0.1")
+    yield case("sweep --file missing", *base, "--file", f.root / "none.toml")
+    yield case("sweep --file not TOML", *base, "--file", f.pictures / "text.png")
+    yield case("sweep --lr nan", *base, "--grid", "hidden=8,16", "--lr", "nan")
+
+
+def serve_cases(f: Files) -> Iterator[Case]:
+    for name, model in _model_paths(f):
+        if name != "outputs_5.npz":  # a model of digits 0-4 is served: not a bad input
+            yield case(f"serve model {name}", "serve", model, "--port", 0)
+    yield case("serve a missing run", "serve", f.root / "none")
+    yield case("serve a picture", "serve", f.pictures / "text.png")
+    for port in ("-1", "70000"):
+        yield case(f"serve --port {port}", "serve", f.run, "--port", port, usage=True)  # a range
+
+
 CASES: dict[str, Callable[[Files], Iterator[Case]]] = {
+    "sweep": sweep_cases,
+    "serve": serve_cases,
     "train": train_cases,
     "eval": eval_cases,
     "predict": predict_cases,
@@ -593,4 +622,4 @@ CASES: dict[str, Callable[[Files], Iterator[Case]]] = {
     "gradcheck": gradcheck_cases,
     "recipes": recipes_cases,
 }
-"""Every command's bad inputs. `serve` and `sweep` add theirs here when they land."""
+"""Every command's bad inputs."""
