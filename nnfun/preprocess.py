@@ -189,7 +189,7 @@ def is_mnist_like(image: npt.ArrayLike, *, dark_below: float = 0.1) -> bool:
         grey = to_grey(array)
     except NnfunError:
         return False
-    return float(np.median(_border(grey, 2))) < dark_below and float(grey.max()) > 0.5
+    return float(np.median(raster.border(grey, 2))) < dark_below and float(grey.max()) > 0.5
 
 
 # --- the steps ----------------------------------------------------------------------------
@@ -242,20 +242,6 @@ def _shrink(grey: FloatImage, max_side: int) -> FloatImage:
     return shrunk
 
 
-def _ring(shape: tuple[int, ...], width: int) -> npt.NDArray[np.bool_]:
-    """Mask of the pixels within `width` of the edge (all of them if the image is small)."""
-    ring = np.ones(shape[:2], dtype=bool)
-    if 2 * width < min(shape[:2]):
-        ring[width:-width, width:-width] = False
-    return ring
-
-
-def _border(grey: FloatImage, width: int) -> FloatImage:
-    """The pixels within `width` of the edge, flattened."""
-    border: FloatImage = grey[_ring(grey.shape, width)]
-    return border
-
-
 def _background(grey: FloatImage) -> tuple[FloatImage, float]:
     """The background as a smooth surface fitted to the border, and the noise around it.
 
@@ -272,7 +258,7 @@ def _background(grey: FloatImage) -> tuple[FloatImage, float]:
     the outliers.
     """
     h, w = grey.shape
-    ring = _ring(grey.shape, max(1, min(h, w) // 20))
+    ring = raster.ring(grey.shape, max(1, min(h, w) // 20))
     rows, cols = np.nonzero(ring)
     # A few thousand border pixels pin down six coefficients; more only cost time.
     stride = max(1, rows.size // 4000)
@@ -296,7 +282,7 @@ def _background(grey: FloatImage) -> tuple[FloatImage, float]:
     for _ in range(3):
         if np.count_nonzero(keep) < 2 * design.shape[1]:
             break  # too few background pixels left for a surface: keep the last fit
-        coef = _least_squares(design[keep], values[keep])
+        coef = raster.least_squares(design[keep], values[keep])
         residual = values - np.einsum("ij,j->i", design, coef)
         noise = 1.4826 * float(np.median(np.abs(residual[keep])))
         keep = np.abs(residual) <= max(3.0 * noise, 0.02)
@@ -305,23 +291,6 @@ def _background(grey: FloatImage) -> tuple[FloatImage, float]:
         c[4] * y[:, None] * x[None, :] + c[5] * (x * x)[None, :]
     )
     return surface.astype(np.float32), noise
-
-
-def _least_squares(
-    design: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Coefficients c minimising |design·c - values|², via the normal equations.
-
-    (AᵀA) c = Aᵀb is a 6×6 system here: tiny, and solved without the multi-threaded BLAS
-    calls `np.linalg.lstsq` makes, which cost more than the arithmetic on a busy machine.
-    A whisper of ridge regularisation keeps it solvable when the kept pixels all lie on one
-    line (the coefficients that line cannot pin down stay near zero).
-    """
-    gram = np.einsum("ij,ik->jk", design, design)
-    rhs = np.einsum("ij,i->j", design, values)
-    ridge = 1e-9 * max(float(np.trace(gram)), 1.0)
-    coef: npt.NDArray[np.float64] = np.linalg.solve(gram + ridge * np.eye(len(gram)), rhs)
-    return coef
 
 
 def _ink_layer(grey: FloatImage) -> tuple[FloatImage | None, float]:

@@ -1,4 +1,4 @@
-"""Small raster operations on 2-D float images: blur, dilation, bounding box, area resampling.
+"""Building blocks on 2-D float images: blur, dilation, borders, bounding box, resampling, fits.
 
 The building blocks of `preprocess.to_mnist`, in pure NumPy (no SciPy): each returns a new array
 and never modifies its argument.
@@ -110,3 +110,34 @@ def area_resample(
     hi = np.take(integral, np.arange(1, n_out + 1), axis=axis)
     out: npt.NDArray[np.float64] = (hi - lo) / step
     return out
+
+
+def ring(shape: tuple[int, ...], width: int) -> npt.NDArray[np.bool_]:
+    """Mask of the pixels within `width` of the edge (all of them if the image is small)."""
+    ring = np.ones(shape[:2], dtype=bool)
+    if 2 * width < min(shape[:2]):
+        ring[width:-width, width:-width] = False
+    return ring
+
+
+def border(grey: FloatImage, width: int) -> FloatImage:
+    """The pixels within `width` of the edge, flattened."""
+    border: FloatImage = grey[ring(grey.shape, width)]
+    return border
+
+
+def least_squares(
+    design: npt.NDArray[np.float64], values: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Coefficients c minimising |design·c - values|², via the normal equations.
+
+    (AᵀA) c = Aᵀb is a 6×6 system here: tiny, and solved without the multi-threaded BLAS
+    calls `np.linalg.lstsq` makes, which cost more than the arithmetic on a busy machine.
+    A whisper of ridge regularisation keeps it solvable when the kept pixels all lie on one
+    line (the coefficients that line cannot pin down stay near zero).
+    """
+    gram = np.einsum("ij,ik->jk", design, design)
+    rhs = np.einsum("ij,i->j", design, values)
+    ridge = 1e-9 * max(float(np.trace(gram)), 1.0)
+    coef: npt.NDArray[np.float64] = np.linalg.solve(gram + ridge * np.eye(len(gram)), rhs)
+    return coef
