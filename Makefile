@@ -11,20 +11,26 @@ $(BIN)/activate:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet -e ".[all]"
+	$(BIN)/python -m pip install --quiet -e ".[all,fast]"
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,fast]"
 	touch $@ $(VENV)/.runtime
 
 ## train: create .venv, install nnfun, train the seed recipe (extra flags: make train ARGS="--epochs 5")
 train: $(VENV)/.runtime
 	$(BIN)/nnfun train $(ARGS)
 
-## test: create .venv with the dev tools, then lint, type-check and run the test suite
+# The tests of the training math, run a second time on the NumPy reference (NNFUN_KERNELS=numpy);
+# the whole suite runs on the compiled kernels (numba, the `fast` extra).
+REFERENCE_TESTS := tests/test_optim.py tests/test_transforms.py tests/test_network.py \
+	tests/test_train.py tests/test_purity.py tests/test_kernels.py
+
+## test: create .venv with the dev tools, then lint, type-check and run the test suite (both paths)
 test: $(VENV)/.dev check
 	$(BIN)/python -m pytest
+	NNFUN_KERNELS=numpy $(BIN)/python -m pytest $(REFERENCE_TESTS)
 
 check: lint typecheck
 

@@ -7,11 +7,13 @@ gives the logits `z = a_{L-1} W_L + b_L` without an activation.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 
 from .losses import softmax_cross_entropy
 from .params import Params, freeze, num_layers
+from .sparse import Gradient, Gradients, RowSparse, dense, used_columns
 
 # One mask per layer input: masks[0] multiplies the pixels, masks[i] the output of hidden layer i.
 # None means "no dropout there". See `dropout_masks`.
@@ -44,25 +46,35 @@ def dropout_masks(
 
 
 def _activations(
-    params: Params, x: np.ndarray, masks: Masks | None
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Run the network forward, keeping each layer's input `a_{i-1}` for backprop."""
+    params: Params, x: np.ndarray, masks: Masks | None, sparse: bool = False
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
+    """Run the network forward, keeping each layer's input `a_{i-1}` for backprop.
+
+    With `sparse`, the first layer works on the pixels the batch uses (`used_columns`) when
+    they are few enough to pay: `x W1 = x[:, used] W1[used]`, as the other pixels are 0. Then
+    `inputs[0]` holds only those columns, and `used` (else None) is returned with them.
+    """
     layers = num_layers(params)
     masks = masks or [None] * layers
     a = np.asarray(x, dtype=params["W1"].dtype)
     if masks[0] is not None:
         a = a * masks[0]
+    used = used_columns(a) if sparse else None
+    w = params["W1"]
+    if used is not None:
+        a, w = np.take(a, used, axis=1), np.take(w, used, axis=0)
     inputs = [a]
     for i in range(1, layers):
-        a = a @ params[f"W{i}"]
+        a = a @ w
         a += params[f"b{i}"]
         np.maximum(a, 0, out=a)
         if masks[i] is not None:
             a *= masks[i]
         inputs.append(a)
-    logits = a @ params[f"W{layers}"]
+        w = params[f"W{i + 1}"]
+    logits = a @ w
     logits += params[f"b{layers}"]
-    return inputs, logits
+    return inputs, logits, used
 
 
 def forward(params: Params, x: np.ndarray, masks: Masks | None = None) -> np.ndarray:
@@ -70,17 +82,21 @@ def forward(params: Params, x: np.ndarray, masks: Masks | None = None) -> np.nda
     return _activations(params, x, masks)[1]
 
 
-def forward_backward(
+def forward_backward_rows(
     params: Params,
     x: np.ndarray,
     y: np.ndarray,
     masks: Masks | None = None,
     label_smoothing: float = 0.0,
-) -> tuple[float, Params, np.ndarray]:
-    """Loss, gradients and logits in one pass (the training loop wants all three)."""
-    inputs, logits = _activations(params, x, masks)
+) -> tuple[float, Gradients, np.ndarray]:
+    """Loss, gradients and logits in one pass (the training loop wants all three).
+
+    The gradient of `W1` is a `RowSparse` when the first layer skipped unused pixels: their rows
+    are zero. `forward_backward` gives the same gradients as ordinary arrays.
+    """
+    inputs, logits, used = _activations(params, x, masks, sparse=True)
     loss, delta = softmax_cross_entropy(logits, y, label_smoothing)
-    g: dict[str, np.ndarray] = {}
+    g: dict[str, Gradient] = {}
     for i in range(len(inputs), 0, -1):
         a = inputs[i - 1]
         g[f"W{i}"] = a.T @ delta  # dL/dW_i = a_{i-1}^T dL/dz_i
@@ -91,7 +107,24 @@ def forward_backward(
             if mask is not None:
                 delta *= mask  # a dropped unit passes no gradient back
             delta *= a > 0  # relu'(z) = 1 where the unit was active, else 0
-    return loss, freeze({k: g[k] for k in params}), logits
+    if used is not None:  # the rows of dW1 for the used pixels; the others are zero
+        g["W1"] = RowSparse(used, np.asarray(g["W1"]), params["W1"].shape)
+    for grad in g.values():
+        (grad.values if isinstance(grad, RowSparse) else grad).flags.writeable = False
+    return loss, MappingProxyType({k: g[k] for k in params}), logits
+
+
+def forward_backward(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray,
+    masks: Masks | None = None,
+    label_smoothing: float = 0.0,
+) -> tuple[float, Params, np.ndarray]:
+    """Loss, gradients (ordinary full arrays) and logits in one pass."""
+    loss, g, logits = forward_backward_rows(params, x, y, masks, label_smoothing)
+    full = {k: dense(v) for k, v in g.items()}
+    return loss, freeze(full), logits
 
 
 def grads(

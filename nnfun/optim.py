@@ -7,11 +7,14 @@ as it is. Every step returns new read-only arrays; the arguments are never touch
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from . import backend
 from .params import Params, freeze
+from .sparse import Gradient, Gradients, RowSparse, dense
 
 OptState = Params
 
@@ -29,6 +32,9 @@ class Optimizer(NamedTuple):
 
     init: Callable[[Params], OptState]
     step: StepFn
+    takes_rows: bool = False
+    """Whether `step` accepts `RowSparse` gradients: then `fit` hands it only the rows of the
+    first layer's gradient that the batch's pixels reach (`sgd_step` and `adam_step` do)."""
 
 
 def _regularised(
@@ -50,7 +56,7 @@ def sgd_init(params: Params) -> OptState:
 
 def sgd_step(
     params: Params,
-    grads: Params,
+    grads: Gradients,
     state: OptState,
     *,
     lr: float,
@@ -64,21 +70,41 @@ def sgd_step(
     `g = clip(grad + weight_decay * w, -clip, clip)`, `v = momentum * v - lr * g`, `w = w + v`.
     Nesterov momentum looks ahead instead: `w = w + (momentum * v - lr * g)`, rounded in that
     order so that it equals `chain(..., scale_by_learning_rate(), trace(momentum, nesterov=True))`.
+    A gradient may be a `RowSparse` (zero outside its rows). Runs the compiled kernel when
+    `nnfun.backend` has one, else `sgd_reference`; the two agree bit for bit.
     """
+    fast = backend.kernels()
     new_params: dict[str, np.ndarray] = {}
     new_state: dict[str, np.ndarray] = {}
     for k, w in params.items():
-        g = _regularised(w, grads[k], weight_decay, clip)
-        g *= lr
-        v = np.multiply(state[f"velocity.{k}"], momentum, dtype=w.dtype)
-        v -= g
-        if nesterov:
-            np.subtract(np.multiply(v, momentum, dtype=w.dtype), g, out=g)
-            new_params[k] = np.add(w, g, out=g)
+        v = state[f"velocity.{k}"]
+        hyper = (lr, momentum, weight_decay, clip, nesterov)
+        if fast is not None and _fits(w, grads[k], v):
+            new_params[k], new_state[f"velocity.{k}"] = _sgd_fused(fast, w, grads[k], v, *hyper)
         else:
-            new_params[k] = w + v
-        new_state[f"velocity.{k}"] = v
+            new_params[k], new_state[f"velocity.{k}"] = sgd_reference(w, dense(grads[k]), v, *hyper)
     return freeze(new_params), freeze(new_state)
+
+
+def sgd_reference(
+    w: np.ndarray,
+    grad: np.ndarray,
+    velocity: np.ndarray,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    clip: float | None,
+    nesterov: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`sgd_step` on one array in NumPy, one pass per operation: the new `(w, velocity)`."""
+    g = _regularised(w, grad, weight_decay, clip)
+    g *= lr
+    v = np.multiply(velocity, momentum, dtype=w.dtype)
+    v -= g
+    if nesterov:
+        np.subtract(np.multiply(v, momentum, dtype=w.dtype), g, out=g)
+        return np.add(w, g, out=g), v
+    return w + v, v
 
 
 def adam_init(params: Params) -> OptState:
@@ -91,7 +117,7 @@ def adam_init(params: Params) -> OptState:
 
 def adam_step(
     params: Params,
-    grads: Params,
+    grads: Gradients,
     state: OptState,
     *,
     lr: float,
@@ -109,27 +135,126 @@ def adam_step(
 
     `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`, `w = w - lr (m^ / (sqrt(v^) + eps) + wd w)`
     where `m^ = m / (1 - b1^t)` and `v^ = v / (1 - b2^t)` undo the zero initialisation.
+    Compiled kernel or `adam_reference`, as for `sgd_step`.
     """
     t = int(state["step"]) + 1
-    c1, c2 = 1 - beta1**t, 1 - beta2**t
+    hyper = AdamHyper(lr, beta1, beta2, eps, weight_decay, l2, clip, 1 - beta1**t, 1 - beta2**t)
+    fast = backend.kernels()
     new_params: dict[str, np.ndarray] = {}
     new_state: dict[str, np.ndarray] = {"step": np.array(t, dtype=np.int64)}
     for k, w in params.items():
-        g = _regularised(w, grads[k], l2, clip)
-        m = np.multiply(state[f"m.{k}"], beta1, dtype=w.dtype)
-        m += (1 - beta1) * g
-        g *= g
-        g *= 1 - beta2
-        v = np.multiply(state[f"v.{k}"], beta2, dtype=w.dtype)
-        v += g
-        update = np.sqrt(v / c2, dtype=w.dtype)
-        update += eps
-        np.divide(m, update, out=update)
-        update /= c1
-        if weight_decay:
-            update += weight_decay * w
-        update *= -lr
-        new_params[k] = update
-        update += w
+        m, v = state[f"m.{k}"], state[f"v.{k}"]
+        if fast is not None and _fits(w, grads[k], m, v):
+            new_params[k], m, v = _adam_fused(fast, w, grads[k], m, v, hyper)
+        else:
+            new_params[k], m, v = adam_reference(w, dense(grads[k]), m, v, hyper)
         new_state[f"m.{k}"], new_state[f"v.{k}"] = m, v
     return freeze(new_params), freeze(new_state)
+
+
+class AdamHyper(NamedTuple):
+    """Adam's hyper-parameters for step `t`, with the bias corrections `c = 1 - b^t`."""
+
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+    l2: float
+    clip: float | None
+    c1: float
+    c2: float
+
+
+def adam_reference(
+    w: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, h: AdamHyper
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`adam_step` on one array in NumPy, one pass per operation: the new `(w, m, v)`."""
+    g = _regularised(w, grad, h.l2, h.clip)
+    m = np.multiply(m, h.beta1, dtype=w.dtype)
+    m += (1 - h.beta1) * g
+    g *= g
+    g *= 1 - h.beta2
+    v = np.multiply(v, h.beta2, dtype=w.dtype)
+    v += g
+    update = np.sqrt(v / h.c2, dtype=w.dtype)
+    update += h.eps
+    np.divide(m, update, out=update)
+    update /= h.c1
+    if h.weight_decay:
+        update += h.weight_decay * w
+    update *= -h.lr
+    update += w
+    return update, m, v
+
+
+# --- the compiled path: `nnfun.kernels` on 2-D views, into fresh arrays -------------------------
+
+
+def _fits(w: np.ndarray, grad: Gradient, *state: np.ndarray) -> bool:
+    """Whether the kernels apply: every array float32 or float64, of `w`'s dtype and shape."""
+    values = grad.values if isinstance(grad, RowSparse) else grad
+    shape = grad.shape if isinstance(grad, RowSparse) else values.shape
+    same = all(a.dtype == w.dtype and a.shape == w.shape for a in state)
+    if isinstance(grad, RowSparse):  # the kernels walk the rows in order, each once
+        rows = grad.rows
+        same = same and values.shape == (len(rows), *w.shape[1:]) and w.ndim == 2
+        same = same and (len(rows) == 0 or (rows[0] >= 0 and rows[-1] < len(w)))
+        same = same and bool(np.all(rows[1:] > rows[:-1]))
+    return (
+        w.dtype in (np.float32, np.float64)
+        and values.dtype == w.dtype
+        and shape == w.shape
+        and same
+    )
+
+
+def _rows(w: np.ndarray, grad: Gradient) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`w` as a 2-D array, and the gradient's rows with their indices (all rows when dense)."""
+    w2 = w.reshape(w.shape[0], -1) if w.ndim >= 2 else w.reshape(1, -1)
+    if isinstance(grad, RowSparse):
+        return w2, np.ascontiguousarray(grad.values), grad.rows.astype(np.intp, copy=False)
+    return w2, grad.reshape(w2.shape), np.arange(w2.shape[0], dtype=np.intp)
+
+
+def _fresh(w2: np.ndarray) -> np.ndarray:
+    """A new C-ordered array of `w2`'s 2-D shape, for a kernel to fill."""
+    return np.empty(w2.shape, dtype=w2.dtype)
+
+
+def _sgd_fused(
+    fast: ModuleType,
+    w: np.ndarray,
+    grad: Gradient,
+    velocity: np.ndarray,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    clip: float | None,
+    nesterov: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`sgd_reference` as one kernel pass: the new `(w, velocity)`."""
+    w2, g, rows = _rows(w, grad)
+    out_w, out_v = _fresh(w2), _fresh(w2)
+    bound = 0.0 if clip is None else clip
+    scalars = fast.scalars(w.dtype, lr, momentum, weight_decay, -bound, bound, 0.0)
+    flags = (bool(weight_decay), clip is not None, nesterov)
+    fast.sgd_rows(w2, g, rows, velocity.reshape(w2.shape), *scalars, *flags, out_w, out_v)
+    return out_w.reshape(w.shape), out_v.reshape(w.shape)
+
+
+def _adam_fused(
+    fast: ModuleType, w: np.ndarray, grad: Gradient, m: np.ndarray, v: np.ndarray, h: AdamHyper
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`adam_reference` as one kernel pass: the new `(w, m, v)`."""
+    w2, g, rows = _rows(w, grad)
+    out_w, out_m, out_v = _fresh(w2), _fresh(w2), _fresh(w2)
+    bound = 0.0 if h.clip is None else h.clip
+    scalars = fast.scalars(
+        w.dtype, h.beta1, h.beta2, 1 - h.beta1, 1 - h.beta2, h.c1, h.c2, h.eps, h.l2,
+        h.weight_decay, -h.lr, -bound, bound, 0.0,
+    )  # fmt: skip
+    flags = (bool(h.l2), h.clip is not None, bool(h.weight_decay))
+    shaped = (m.reshape(w2.shape), v.reshape(w2.shape))
+    fast.adam_rows(w2, g, rows, *shaped, *scalars, *flags, out_w, out_m, out_v)
+    return out_w.reshape(w.shape), out_m.reshape(w.shape), out_v.reshape(w.shape)

@@ -238,10 +238,11 @@ def optimizer(c: Config) -> Optimizer:
             clip=c.clip,
             nesterov=c.optimizer == "nesterov",
         )
-        return Optimizer(sgd_init, step)
+        return Optimizer(sgd_init, step, takes_rows=True)
     if c.optimizer == "adamw":
-        return Optimizer(adam_init, partial(adam_step, weight_decay=c.weight_decay, clip=c.clip))
-    return Optimizer(adam_init, partial(adam_step, l2=c.weight_decay, clip=c.clip))
+        step = partial(adam_step, weight_decay=c.weight_decay, clip=c.clip)
+        return Optimizer(adam_init, step, takes_rows=True)
+    return Optimizer(adam_init, partial(adam_step, l2=c.weight_decay, clip=c.clip), takes_rows=True)
 
 
 def schedule(c: Config) -> schedules.Schedule:

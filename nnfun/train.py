@@ -20,7 +20,7 @@ from .batching import SCALE, batches, num_batches, shuffle
 from .errors import ConfigError, DivergedError
 from .inference import check_fits
 from .metrics import evaluate
-from .network import dropout_masks, forward_backward
+from .network import dropout_masks, forward_backward, forward_backward_rows
 from .optim import Optimizer, OptState
 from .params import Params, layer_sizes
 from .schedule import Schedule
@@ -104,6 +104,8 @@ def train_epoch(
     augmentation = reg.augmentation if reg.augmentation and reg.augmentation.active else None
     sizes, total = layer_sizes(params), num_batches(len(x), batch_size)
     x, y = shuffle(x, y, rng)
+    # An optimizer that takes RowSparse gradients gets only the rows of dW1 the batch reaches.
+    backprop = forward_backward_rows if optimizer.takes_rows else forward_backward
     loss_sum, correct = 0.0, 0
     for i, (xb, yb) in enumerate(batches(x, y, batch_size)):
         xb = np.multiply(xb, SCALE, dtype=np.float32) if xb.dtype == np.uint8 else xb
@@ -111,7 +113,7 @@ def train_epoch(
             xb = augmentation(xb, rng)
         masks = dropout_masks(sizes, len(xb), rng, rate=reg.dropout, input_rate=reg.input_dropout)
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported just below
-            loss, g, logits = forward_backward(params, xb, yb, masks, reg.label_smoothing)
+            loss, g, logits = backprop(params, xb, yb, masks, reg.label_smoothing)
         lr = schedule(epoch + i / total)
         if not np.isfinite(loss):
             raise DivergedError(
@@ -119,7 +121,7 @@ def train_epoch(
                 f"(learning rate {lr:g})",
                 lr=lr,
             )
-        params, opt_state = optimizer.step(params, g, opt_state, lr=lr)
+        params, opt_state = optimizer.step(params, g, opt_state, lr=lr)  # type: ignore[arg-type]
         loss_sum += loss * len(xb)
         correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
         if on_batch is not None:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import nnfun as nf
+import nnfun.network
+from nnfun.sparse import USE_BELOW, RowSparse, used_columns
 
 
 def batch(
@@ -95,3 +97,56 @@ def test_dropout_masks_are_inverted_and_none_when_off() -> None:
     values = np.unique(masks[1])
     np.testing.assert_allclose(values, [0, 1 / 0.75], rtol=1e-6)
     assert masks[1].mean() == pytest.approx(1.0, abs=0.01)  # expected activation unchanged
+
+
+def blank_bordered(rng: np.random.Generator, n: int, side: int = 12) -> np.ndarray:
+    """Images whose outer 3-pixel border is 0 in every image, as MNIST's border is."""
+    x = np.zeros((n, side, side))
+    x[:, 3:-3, 3:-3] = rng.random((n, side - 6, side - 6))
+    return x.reshape(n, side * side)
+
+
+def dense_gradients(params: nf.Params, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Backprop written out on every column of `x`: the plain formula the sparse layer skips in."""
+    h = np.maximum(x @ params["W1"] + params["b1"], 0)
+    _, delta = nf.softmax_cross_entropy(h @ params["W2"] + params["b2"], y)
+    dh = (delta @ params["W2"].T) * (h > 0)
+    return {"W1": x.T @ dh, "b1": dh.sum(axis=0), "W2": h.T @ delta, "b2": delta.sum(axis=0)}
+
+
+def test_the_sparse_first_layer_equals_the_dense_one() -> None:
+    rng = np.random.default_rng(5)
+    params = nf.init_params((144, 64, 10), rng)
+    x, y = blank_bordered(rng, 128).astype(np.float32), rng.integers(0, 10, 128)
+    _, rows, _ = nf.network.forward_backward_rows(params, x, y)
+    used = np.flatnonzero(x.any(axis=0))
+    assert isinstance(rows["W1"], RowSparse) and np.array_equal(rows["W1"].rows, used)
+    _, full = nf.grads(params, x, y)
+    assert np.array_equal(full["W1"], rows["W1"].dense())  # the same numbers, filled in
+    expected = dense_gradients(params, x, y)
+    for k, g in full.items():
+        error = np.abs(g - expected[k]).max() / np.abs(expected[k]).max()
+        assert error <= 1e-6, (k, error)
+    assert not full["W1"][np.setdiff1d(np.arange(144), used)].any()
+
+
+def test_gradcheck_through_the_sparse_first_layer() -> None:
+    rng = np.random.default_rng(6)
+    params = nf.init_params((144, 8, 10), rng, np.float64)
+    x, y = blank_bordered(rng, 6), rng.integers(0, 10, 6)
+    assert used_columns(x) is not None  # the sparse path is the one checked
+    assert max(nf.gradcheck(params, x, y).values()) < 1e-7
+    masks = nf.dropout_masks((144, 8, 10), 6, rng, rate=0.3, input_rate=0.3, dtype=np.float64)
+    assert max(nf.gradcheck(params, x, y, masks=masks).values()) < 1e-7
+
+
+def test_the_sparse_path_only_where_it_pays() -> None:
+    x = np.zeros((4, 100), dtype=np.float32)
+    x[:, : int(USE_BELOW * 100) - 1] = 1.0
+    assert used_columns(x) is not None
+    x[:, : int(USE_BELOW * 100)] = 1.0
+    assert used_columns(x) is None
+    x[0, :] = -0.0  # a negative zero adds nothing either
+    assert used_columns(x) is None and np.array_equal(
+        used_columns(np.zeros((2, 100))), np.array([], dtype=np.intp)
+    )

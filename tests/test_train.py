@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import nnfun as nf
+import nnfun.network
+import nnfun.sparse
 from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz
 
 
@@ -25,6 +27,21 @@ def toy() -> tuple[np.ndarray, ...]:
     y = rng.integers(0, 10, 900)
     x = np.clip(centres[y] + rng.normal(0, 25, (900, 36)), 0, 255).astype(np.uint8)
     return x[:700], y[:700], x[700:], y[700:]
+
+
+@pytest.fixture(scope="module")
+def framed(toy) -> tuple[np.ndarray, ...]:  # type: ignore[no-untyped-def]
+    """The toy images in a blank frame, 10x10: 64 of the 100 pixels are 0 in every image (some
+    stay 0 after a shift of 1), so the first layer takes its sparse path."""
+
+    def frame(x: np.ndarray) -> np.ndarray:
+        return np.pad(x.reshape(-1, 6, 6), ((0, 0), (2, 2), (2, 2))).reshape(len(x), 100)
+
+    x, y, x_val, y_val = toy
+    return frame(x), y, frame(x_val), y_val
+
+
+KERNELS = pytest.mark.parametrize("kernels", ["numpy", "numba"])
 
 
 CONFIG = nf.Config(hidden=(32, 16), epochs=4, batch_size=32, lr=0.05, milestones=(3,), val_size=0)
@@ -51,8 +68,13 @@ def test_same_seed_same_weights_and_history(toy) -> None:  # type: ignore[no-unt
     assert not np.array_equal(a.params["W1"], c.params["W1"])
 
 
+@KERNELS
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
-def test_resumed_run_is_bit_identical(toy, optimizer) -> None:  # type: ignore[no-untyped-def]
+def test_resumed_run_is_bit_identical(framed, optimizer, kernels, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    if kernels == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("NNFUN_KERNELS", kernels)
+    toy = framed
     config = replace(
         CONFIG,
         optimizer=optimizer,
@@ -73,6 +95,32 @@ def test_resumed_run_is_bit_identical(toy, optimizer) -> None:  # type: ignore[n
     for k in alone.opt_state:
         assert np.array_equal(alone.opt_state[k], resumed.opt_state[k])
     assert alone.history == resumed.history
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "nesterov", "adam", "adamw"])
+def test_both_kernel_paths_train_the_same_weights(framed, optimizer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Compiled kernels and the NumPy reference, through `fit`, with augmentation and dropout."""
+    pytest.importorskip("numba")
+    config = replace(CONFIG, optimizer=optimizer, dropout=0.1, input_dropout=0.1, shift=1.0)
+    if optimizer.startswith("adam"):
+        config = replace(config, lr=0.003)
+    sparse_batches = []
+
+    def counted(x: np.ndarray) -> np.ndarray | None:
+        used = nnfun.sparse.used_columns(x)
+        sparse_batches.append(used is not None)
+        return used
+
+    monkeypatch.setattr(nnfun.network, "used_columns", counted)
+    states = []
+    for kernels in ("numpy", "numba", "numba"):
+        monkeypatch.setenv("NNFUN_KERNELS", kernels)
+        states.append(run(config, framed))
+    assert any(sparse_batches), "the first layer never took its sparse path"
+    for state in states[1:]:
+        for k in states[0].params:
+            assert states[0].params[k].tobytes() == state.params[k].tobytes(), k
+        assert states[0].history == state.history
 
 
 def test_divergence_raises_a_clear_error(toy) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,112 @@
+"""Compiled kernels (numba) for the optimizer updates: one pass over each array instead of seven.
+
+Each kernel equals a NumPy reference in `nnfun.optim` **bit for bit**: it does the same float
+operations, on scalars of the arrays' dtype, in the same order, only element by element in one
+loop instead of one NumPy pass per operation (no fastmath, so nothing is reordered or fused into
+an FMA). They write into output arrays the caller allocates, and never touch their inputs.
+
+The gradient comes as rows: `grad[k]` is row `rows[k]` of the full gradient (`rows` sorted), and
+every other row is zero (`0.0` is added, exactly as in the reference on the dense gradient). A
+dense gradient is the case `rows = 0, 1, ..., n-1`; a sparse first layer passes only the rows of
+the pixels its batch used, so nothing has to scatter them into a full-size zero array first.
+
+This module imports numba, so it is imported only when an update first runs (see
+`nnfun.backend`): `import nnfun` never pays for it. Compiled code is cached on disk where numba
+finds a writable place, and compiled again in each process where it does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+
+Array = np.ndarray
+Scalar = Any  # a NumPy scalar of the arrays' dtype: np.float32 or np.float64
+
+
+def _jit(fn: Callable[..., Any]) -> Any:
+    """`numba.njit` with an on-disk cache, or without one where no folder for it is writable."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(fn)
+
+
+@_jit
+def sgd_rows(
+    w: Array, grad: Array, rows: Array, velocity: Array,
+    lr: Scalar, momentum: Scalar, wd: Scalar, lo: Scalar, hi: Scalar, zero: Scalar,
+    decay: bool, clip: bool, nesterov: bool,
+    out_w: Array, out_v: Array,
+) -> None:  # fmt: skip
+    """SGD with momentum on a 2-D array: equals `optim.sgd_reference` bit for bit.
+
+    Fuses, per element, `g = clip(wd * w + grad, lo, hi)`, `g = g * lr`, `v = momentum * v - g`
+    and `w = w + v` (or, Nesterov, `w = w + (momentum * v - g)`): the reference's seven passes.
+    `decay` and `clip` say whether the weight decay and the clipping apply at all.
+    """
+    k = 0
+    for r in range(w.shape[0]):
+        has_row = k < rows.shape[0] and rows[k] == r
+        for c in range(w.shape[1]):
+            g = grad[k, c] if has_row else zero
+            if decay:
+                g = w[r, c] * wd + g
+            if clip:
+                if g < lo:
+                    g = lo
+                elif g > hi:
+                    g = hi
+            g = g * lr
+            v = velocity[r, c] * momentum - g
+            out_v[r, c] = v
+            out_w[r, c] = w[r, c] + (v * momentum - g if nesterov else v)
+        if has_row:
+            k += 1
+
+
+@_jit
+def adam_rows(
+    w: Array, grad: Array, rows: Array, m: Array, v: Array,
+    b1: Scalar, b2: Scalar, rest_b1: Scalar, rest_b2: Scalar, c1: Scalar, c2: Scalar,
+    eps: Scalar, l2: Scalar, wd: Scalar, minus_lr: Scalar, lo: Scalar, hi: Scalar, zero: Scalar,
+    decay: bool, clip: bool, decoupled: bool,
+    out_w: Array, out_m: Array, out_v: Array,
+) -> None:  # fmt: skip
+    """Adam / AdamW on a 2-D array: equals `optim.adam_reference` bit for bit.
+
+    Fuses `g = clip(l2 * w + grad, lo, hi)`, `m = b1 m + (1 - b1) g`, `v = b2 v + g^2 (1 - b2)`,
+    `u = m / (sqrt(v / c2) + eps) / c1`, `u = u + wd * w` (AdamW) and `w = u * -lr + w`, with
+    `rest_b = 1 - b` and the bias corrections `c = 1 - b^t`. `decay`: the L2 term applies;
+    `decoupled`: AdamW's decay applies; `clip`: the clipping does.
+    """
+    k = 0
+    for r in range(w.shape[0]):
+        has_row = k < rows.shape[0] and rows[k] == r
+        for c in range(w.shape[1]):
+            g = grad[k, c] if has_row else zero
+            if decay:
+                g = w[r, c] * l2 + g
+            if clip:
+                if g < lo:
+                    g = lo
+                elif g > hi:
+                    g = hi
+            new_m = m[r, c] * b1 + rest_b1 * g
+            new_v = v[r, c] * b2 + g * g * rest_b2
+            u = new_m / (np.sqrt(new_v / c2) + eps) / c1
+            if decoupled:
+                u = u + wd * w[r, c]
+            out_m[r, c] = new_m
+            out_v[r, c] = new_v
+            out_w[r, c] = u * minus_lr + w[r, c]
+        if has_row:
+            k += 1
+
+
+def scalars(dtype: np.dtype[Any], *values: float) -> tuple[Any, ...]:
+    """The hyper-parameters as scalars of the arrays' dtype, as NumPy rounds them in the reference."""
+    return tuple(dtype.type(v) for v in values)
