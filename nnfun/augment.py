@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from nnfun import backend
 from nnfun.errors import ConfigError
 
 F32 = NDArray[np.float32]
@@ -164,8 +165,13 @@ def warp(
     col_t = grid - per_image(shift_cols)[:, None]  # (n, side): p - t along each axis
     row_t = grid - per_image(shift_rows)[:, None]
     # q_col = cos*(x - tx) - sin*(y - ty); q_row = sin*(x - tx) + cos*(y - ty); x: col, y: row
-    src_cols = (cos * col_t + centre)[:, None, :] - (sin * row_t)[:, :, None]
-    src_rows = (sin * col_t + centre)[:, None, :] + (cos * row_t)[:, :, None]
+    col_a, row_b = cos * col_t + centre, sin * row_t
+    col_c, row_d = sin * col_t + centre, cos * row_t
+    fused = _fused_warp(images, (col_a, row_b, col_c, row_d), disp_rows, disp_cols)
+    if fused is not None:
+        return fused
+    src_cols = col_a[:, None, :] - row_b[:, :, None]
+    src_rows = col_c[:, None, :] + row_d[:, :, None]
     if disp_rows is not None:
         src_rows += disp_rows
     if disp_cols is not None:
@@ -173,6 +179,25 @@ def warp(
     np.clip(src_rows, -1, side, out=src_rows)
     np.clip(src_cols, -1, side, out=src_cols)
     return _sample_clipped(images, src_rows, src_cols).reshape(n, side * side)
+
+
+def _fused_warp(
+    images: F32, parts: tuple[F32, ...], disp_rows: F32 | None, disp_cols: F32 | None
+) -> F32 | None:
+    """`warp`'s resampling by the compiled kernel, the same arithmetic in one pass per image;
+    None where there is no kernel or the displacement is not a pair of float32 fields."""
+    fast = backend.kernels()
+    fields = [d for d in (disp_rows, disp_cols) if d is not None]
+    if fast is None or len(fields) == 1:
+        return None
+    if any(d.dtype != np.float32 or d.shape != images.shape for d in fields):
+        return None
+    n, side, _ = images.shape
+    out = np.empty((n, side * side), dtype=np.float32)
+    none = np.zeros((1, 1, 1), dtype=np.float32)
+    disp = fields if fields else [none, none]
+    fast.warp_images(images, *parts, *disp, bool(fields), out)
+    return out
 
 
 def _elastic_fields(

@@ -107,6 +107,41 @@ def adam_rows(
             k += 1
 
 
+@_jit
+def warp_images(
+    images: Array, col_a: Array, row_b: Array, col_c: Array, row_d: Array,
+    disp_rows: Array, disp_cols: Array, displaced: bool, out: Array,
+) -> None:  # fmt: skip
+    """The resampling of `augment.warp` (float32): equals its NumPy path bit for bit.
+
+    Fuses the source coordinates `cols = a[c] - b[r]`, `rows = c[c] + d[r]` (plus the elastic
+    displacement when `displaced`), their clipping to [-1, side], and the bilinear lerps of
+    `augment._sample_clipped` on the image in a zero border, per output pixel of each image.
+    """
+    n, h, w = images.shape
+    low, high_r, high_c = np.float32(-1.0), np.float32(h), np.float32(w)
+    padded = np.zeros((h + 3, w + 3), dtype=np.float32)  # 0 outside: 1 row/col before, 2 after
+    for i in range(n):
+        padded[1 : h + 1, 1 : w + 1] = images[i]
+        for r in range(h):
+            for c in range(w):
+                src_c = col_a[i, c] - row_b[i, r]
+                src_r = col_c[i, c] + row_d[i, r]
+                if displaced:
+                    src_r = src_r + disp_rows[i, r, c]
+                    src_c = src_c + disp_cols[i, r, c]
+                src_r = min(max(src_r, low), high_r)
+                src_c = min(max(src_c, low), high_c)
+                r0, c0 = np.floor(src_r), np.floor(src_c)
+                fr, fc = src_r - r0, src_c - c0
+                y, x = int(r0) + 1, int(c0) + 1
+                top = padded[y, x]
+                top = top + (padded[y, x + 1] - top) * fc
+                bottom = padded[y + 1, x]
+                bottom = bottom + (padded[y + 1, x + 1] - bottom) * fc
+                out[i, r * w + c] = top + (bottom - top) * fr
+
+
 def scalars(dtype: np.dtype[Any], *values: float) -> tuple[Any, ...]:
     """The hyper-parameters as scalars of the arrays' dtype, as NumPy rounds them in the reference."""
     return tuple(dtype.type(v) for v in values)

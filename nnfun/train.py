@@ -22,6 +22,7 @@ from .inference import check_fits
 from .metrics import evaluate
 from .network import dropout_masks, forward_backward, forward_backward_rows
 from .optim import Optimizer, OptState
+from .prefetch import ahead
 from .params import Params, layer_sizes
 from .schedule import Schedule
 
@@ -100,20 +101,17 @@ def train_epoch(
     (scaled to [0, 1] batch by batch, which keeps memory small) or floats. Raises DivergedError
     as soon as the loss is not finite.
     """
-    reg = regularisation
-    augmentation = reg.augmentation if reg.augmentation and reg.augmentation.active else None
     sizes, total = layer_sizes(params), num_batches(len(x), batch_size)
     x, y = shuffle(x, y, rng)
+    prepared = _prepared(x, y, batch_size, sizes, rng, regularisation)
+    if regularisation.augmentation is not None and regularisation.augmentation.active:
+        prepared = ahead(prepared)  # the next batch is warped while this one trains
     # An optimizer that takes RowSparse gradients gets only the rows of dW1 the batch reaches.
     backprop = forward_backward_rows if optimizer.takes_rows else forward_backward
     loss_sum, correct = 0.0, 0
-    for i, (xb, yb) in enumerate(batches(x, y, batch_size)):
-        xb = np.multiply(xb, SCALE, dtype=np.float32) if xb.dtype == np.uint8 else xb
-        if augmentation is not None:
-            xb = augmentation(xb, rng)
-        masks = dropout_masks(sizes, len(xb), rng, rate=reg.dropout, input_rate=reg.input_dropout)
+    for i, (xb, yb, masks) in enumerate(prepared):
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported just below
-            loss, g, logits = backprop(params, xb, yb, masks, reg.label_smoothing)
+            loss, g, logits = backprop(params, xb, yb, masks, regularisation.label_smoothing)
         lr = schedule(epoch + i / total)
         if not np.isfinite(loss):
             raise DivergedError(
@@ -127,6 +125,28 @@ def train_epoch(
         if on_batch is not None:
             on_batch(i + 1, total, loss)
     return params, opt_state, loss_sum / len(x), correct / len(x)
+
+
+def _prepared(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    sizes: Sequence[int],
+    rng: np.random.Generator,
+    reg: Regularisation,
+) -> Iterator[tuple[np.ndarray, np.ndarray, list[np.ndarray | None]]]:
+    """Each batch as the network gets it: pixels scaled, augmented, and its dropout masks.
+
+    None of it depends on the weights. The random draws come in a fixed order, batch by batch:
+    the augmentation's, then the masks'.
+    """
+    augmentation = reg.augmentation if reg.augmentation and reg.augmentation.active else None
+    for xb, yb in batches(x, y, batch_size):
+        xb = np.multiply(xb, SCALE, dtype=np.float32) if xb.dtype == np.uint8 else xb
+        if augmentation is not None:
+            xb = augmentation(xb, rng)
+        masks = dropout_masks(sizes, len(xb), rng, rate=reg.dropout, input_rate=reg.input_dropout)
+        yield xb, yb, masks
 
 
 def _check_fit(
