@@ -1,10 +1,11 @@
-"""Seconds per epoch of the seed recipe: this checkout against an earlier commit, side by side.
+"""Seconds per epoch of a recipe: this checkout against an earlier commit, side by side.
 
     python bench/before_after.py --data-dir ../shared/data --before f826a31
+    python bench/before_after.py --data-dir ../shared/data --before 0e20842 --recipe best
 
-checks the `--before` commit out into a temporary git worktree, then runs the seed recipe's
-`train_epoch` (the real training path: shuffled uint8 batches, forward, backward, the fused SGD
-step) in fresh processes, alternating before / after for `--rounds` rounds of `--epochs` epochs
+checks the `--before` commit out into a temporary git worktree, then runs the recipe's
+`train_epoch` (the real training path: shuffled uint8 batches, augmentation and dropout if the
+recipe has them, forward, backward, the optimizer step) in fresh processes, alternating before / after for `--rounds` rounds of `--epochs` epochs
 each, so that a burst of other work on the machine slows both sides, not one. It prints the median
 epoch of each side and their ratio. Both sides import their own `nnfun`; the script speaks both
 APIs (before the library-first layout, `train_epoch` took a `Config`).
@@ -29,16 +30,22 @@ import numpy as np
 import nnfun
 from nnfun.train import EPOCH, SPLIT, rng_for, train_epoch
 
-epochs, data_dir = int(sys.argv[1]), sys.argv[2]
+epochs, data_dir, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 if hasattr(nnfun, "recipe"):  # the library-first layout
     from nnfun.io.datasets import load_dataset
-    c = nnfun.Config()
+    from nnfun.train import Regularisation
+    if name == "seed":
+        c = nnfun.Config()
+    else:
+        from nnfun.io.recipes import load_recipe
+        c = nnfun.Config.from_dict(load_recipe(name))
     data = load_dataset("mnist", data_dir)
     x, y, _, _ = nnfun.recipe.split(c, data.train_x, data.train_y)
     params = nnfun.recipe.init_network(c, 784, 10)
     optimizer, schedule = nnfun.recipe.optimizer(c), nnfun.recipe.schedule(c)
     state = optimizer.init(params)
-    parts = dict(optimizer=optimizer, schedule=schedule, batch_size=c.batch_size)
+    reg = Regularisation(nnfun.recipe.augmentation(c), c.dropout, c.input_dropout, c.label_smoothing)
+    parts = dict(optimizer=optimizer, schedule=schedule, batch_size=c.batch_size, regularisation=reg)
 else:  # the layout before it
     from nnfun.train import Config, init_state
     from nnfun_cli.datasets import load_dataset
@@ -56,10 +63,10 @@ print(json.dumps({"seconds": times, "loss": loss}))
 """
 
 
-def run_side(tree: Path, epochs: int, data_dir: str) -> dict[str, object]:
+def run_side(tree: Path, epochs: int, data_dir: str, recipe: str) -> dict[str, object]:
     """One fresh process importing `tree`'s nnfun: per-epoch seconds and the last loss."""
     result = subprocess.run(
-        [sys.executable, "-c", WORKER, str(epochs), data_dir],
+        [sys.executable, "-c", WORKER, str(epochs), data_dir, recipe],
         capture_output=True,
         text=True,
         check=True,
@@ -75,6 +82,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default="data", help="folder holding mnist/")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--recipe", default="seed", help="seed, or a shipped recipe (best)")
     args = parser.parse_args()
     data_dir = str(Path(args.data_dir).resolve())
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,7 +97,7 @@ def main() -> None:
             losses: dict[str, object] = {}
             for _ in range(args.rounds):
                 for name, tree in (("before", before), ("after", ROOT)):
-                    out = run_side(tree, args.epochs, data_dir)
+                    out = run_side(tree, args.epochs, data_dir, args.recipe)
                     sides[name] += list(out["seconds"])  # type: ignore[call-overload]
                     losses[name] = out["loss"]
         finally:

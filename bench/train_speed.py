@@ -1,32 +1,27 @@
-"""How fast does nnfun train the seed recipe, and how far is that from what the hardware allows?
+"""Milliseconds per training step of the seed recipe: nnfun, PyTorch, JAX and the physical limit.
 
-Run `python bench/train_speed.py` (see bench/README.md). In one process it measures, for the seed
-recipe (784-1024-10, float32, batch 128, SGD momentum 0.9, L2 1e-4, clip 5, lr 0.01, 55,000
-training images after the 5,000-image validation split):
+Run `python bench/train_speed.py` (see bench/README.md). In one run, alternating epoch by epoch
+so that other work on the machine slows every side alike, it measures for the seed recipe
+(784-1024-10, float32, batch 128, SGD momentum 0.9, L2 1e-4, clip 5, lr 0.01, 55,000 training
+images after the 5,000-image validation split, 430 steps per epoch):
 
-1. nnfun's seconds per epoch: the median of `--epochs` calls of `nnfun.train_epoch` (the
-   real training path, uint8 pixels scaled batch by batch) after one warm-up epoch;
-2. the matmul floor: one epoch's worth of only the two big products per step, `x @ W1` and
-   `x.T @ dh`, on preallocated float32 arrays, timed alternately with the epochs of 1 so that
-   both see the same machine, and the ratio epoch / floor;
-3. achieved GFLOP/s of the epoch (all matmuls of forward + backward) and of the floor;
-4. the peak RSS of a real `python -m nnfun train --epochs 1` process;
-5. the time to evaluate the 10,000 test images with `nnfun.evaluate`, and images per second;
-6. which BLAS library and kernel ran (threadpoolctl), and OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE;
-7. the identical recipe in PyTorch, if it is importable, and the ratio nnfun / PyTorch.
+1. nnfun: `nnfun.train_epoch`, the real training path (uint8 pixels scaled batch by batch, the
+   sparse first layer, the update by the compiled kernels or NumPy, as `NNFUN_KERNELS` says);
+2. the physical limit (bench/step_limit.py): the big products on the used pixel columns, one
+   streaming pass of the update, and the small rest, each on preallocated arrays;
+3. PyTorch and JAX (bench/peer_worker.py), each in its own virtual environment, given with
+   `--torch-python` and `--jax-python`; a peer without one is skipped with a line saying so.
 
-The benchmark only reads the OpenBLAS variables; to measure without them, unset them when starting
-it (bench/env_unset.sh).
+Figures are per step, since the peers' epochs could differ in steps. It names the CPU, the BLAS
+and its kernel (threadpoolctl) and the OpenBLAS variables, which it only reads (unset them for
+the command with bench/env_unset.sh). The first epoch of every side is a warm-up, not timed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -39,110 +34,19 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from step_limit import StepLimit, blas_info, cpu_model, describe_cpu
 
-import nnfun
 import nnfun.recipe as recipe
-from nnfun.batching import num_batches, scale_pixels, split_validation
+from nnfun import backend
+from nnfun.batching import num_batches, scale_pixels
 from nnfun.io.datasets import load_dataset, resolve_data_dir
 from nnfun.recipe import Config
-from nnfun.train import EPOCH, SPLIT, rng_for, train_epoch
+from nnfun.train import EPOCH, rng_for, train_epoch
 
-INPUTS, HIDDEN, CLASSES = 784, 1024, 10
+HERE = Path(__file__).resolve().parent
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-# The targets the figures are held to.
-MAX_TORCH_RATIO = 0.40  # nnfun epoch <= 0.40 x PyTorch epoch
-MAX_FLOOR_RATIO = 1.3  # nnfun epoch <= 1.3 x matmul floor
-MAX_80_EPOCHS_S = 60.0  # a full 80-epoch seed run in at most a minute
-MAX_RSS_MB = 400.0  # peak RSS of `nnfun train`
-MAX_INFERENCE_S = 0.05  # the 10,000 test images
-FULL_RUN_EPOCHS = 80
-BUSY_LOAD = 0.5  # a 1-minute load average above this at the start means other work is running
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def timed(fn: Callable[[], object], reps: int, warmup: int = 1) -> list[float]:
-    """Wall-clock seconds of `reps` calls of `fn`, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def batch_sizes(n: int, batch: int) -> list[int]:
-    """The row count of each batch of an epoch over `n` images: full batches, then the rest."""
-    return [min(batch, n - start) for start in range(0, n, batch)]
-
-
-def train_flops(n: int) -> int:
-    """FLOPs of all matmuls of one forward + backward pass over `n` images.
-
-    Forward: `x @ W1` (2 n 784 1024) and `h @ W2` (2 n 1024 10). Backward: `dW2 = h.T @ dz`
-    (2 n 1024 10), `dh = dz @ W2.T` (2 n 10 1024) and `dW1 = x.T @ dh` (2 n 784 1024); no
-    gradient is computed for the input pixels.
-    """
-    return 2 * n * (2 * INPUTS * HIDDEN + 3 * HIDDEN * CLASSES)
-
-
-def floor_flops(n: int) -> int:
-    """FLOPs of the floor: `x @ W1` and `x.T @ dh` for `n` images."""
-    return 2 * 2 * n * INPUTS * HIDDEN
-
-
-def cpu_model() -> str:
-    """`AMD EPYC (family 25, model 17; AVX-512)`: the processor, named well enough to quote.
-
-    "AMD EPYC" alone spans generations whose speed differs a lot here (Zen 3 has AVX2 only,
-    Zen 4 and 5 add AVX-512), so the family, model and widest vector unit come with it.
-    """
-    try:
-        lines = Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
-    except OSError:
-        return platform.processor() or platform.machine()
-    fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-    flags = fields.get("flags", "").split()
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    name = fields.get("model name") or platform.machine()
-    return f"{name} (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')}; {vector})"
-
-
-def blas_info() -> list[dict[str, Any]]:
-    """The BLAS libraries loaded in this process (threadpoolctl), or [] without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return []
-    return [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
-
-
-# --- the measurements --------------------------------------------------------------------------
-
-
-def matmul_floor(n: int, batch: int) -> Callable[[], None]:
-    """One epoch of only `x @ W1` and `x.T @ dh` per step, on preallocated float32 arrays.
-
-    The batches have the real epoch's sizes (429 of 128 rows and one of 88 for n = 55,000).
-    """
-    rng = np.random.default_rng(0)
-    x = rng.random((batch, INPUTS), dtype=np.float32)
-    w1 = rng.standard_normal((INPUTS, HIDDEN), dtype=np.float32) * np.float32(0.05)
-    dh = rng.standard_normal((batch, HIDDEN), dtype=np.float32) * np.float32(0.01)
-    h = np.empty((batch, HIDDEN), dtype=np.float32)
-    dw1 = np.empty((INPUTS, HIDDEN), dtype=np.float32)
-    sizes = batch_sizes(n, batch)
-
-    def one_epoch() -> None:
-        for m in sizes:
-            np.matmul(x[:m], w1, out=h[:m])
-            np.matmul(x[:m].T, dh[:m], out=dw1)
-
-    return one_epoch
+MAX_PEER_RATIO = 0.70  # nnfun's step <= 0.70 x the faster peer's
+MAX_LIMIT_RATIO = 1.15  # nnfun's step <= 1.15 x the physical limit
 
 
 class NnfunTraining:
@@ -150,13 +54,13 @@ class NnfunTraining:
 
     def __init__(self, c: Config, x: np.ndarray, y: np.ndarray) -> None:
         self.c, self.x, self.y = c, x, y
-        self.params = recipe.init_network(c, x.shape[1], CLASSES)
+        self.params = recipe.init_network(c, x.shape[1], 10)
         self.optimizer, self.schedule = recipe.optimizer(c), recipe.schedule(c)
         self.opt_state = self.optimizer.init(self.params)
-        self.records: list[dict[str, float]] = []  # loss and accuracy of every epoch run
+        self.records: list[dict[str, float]] = []
 
     def epoch(self) -> None:
-        c, epoch = self.c, len(self.records)
+        epoch = len(self.records)
         self.params, self.opt_state, loss, acc = train_epoch(
             self.params,
             self.opt_state,
@@ -164,365 +68,195 @@ class NnfunTraining:
             self.y,
             optimizer=self.optimizer,
             schedule=self.schedule,
-            batch_size=c.batch_size,
+            batch_size=self.c.batch_size,
             epoch=epoch,
-            rng=rng_for(c.seed, EPOCH, epoch),
+            rng=rng_for(self.c.seed, EPOCH, epoch),
         )
-        self.records.append({"epoch": epoch + 1, "loss": loss, "accuracy": acc})
+        self.records.append({"loss": loss, "accuracy": acc})
 
 
-def interleaved(
-    a: Callable[[], object], a_reps: int, b: Callable[[], object], b_reps: int
-) -> tuple[list[float], list[float]]:
-    """Seconds of `a_reps` calls of `a` and `b_reps` of `b`, alternating, after one warm-up each.
+class Peer:
+    """A PyTorch or JAX worker process in its own environment, one epoch per request."""
 
-    Alternating makes both see the same machine: a burst of other work slows both, not one.
-    """
-    a_times: list[float] = []
-    b_times: list[float] = []
-    a()
-    b()
-    for i in range(max(a_reps, b_reps)):
-        for fn, reps, times in ((a, a_reps, a_times), (b, b_reps, b_times)):
-            if i < reps:
-                start = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - start)
-    return a_times, b_times
+    def __init__(self, kind: str, python: str, data: Path) -> None:
+        script = str(HERE / "peer_worker.py")
+        self.proc = subprocess.Popen(
+            [python, script, kind, str(data)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.info = self._read()
+        self.records: list[dict[str, Any]] = []
 
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the peer exited with code {self.proc.wait()}")
+        return dict(json.loads(line))
 
-def train_rss(data_dir: Path) -> dict[str, Any]:
-    """Peak RSS (ru_maxrss of exactly that child, via wait4) of `python -m nnfun train --epochs 1`."""
-    with tempfile.TemporaryDirectory(prefix="nnfun-bench-") as tmp:
-        log_path = Path(tmp) / "train.log"
-        cmd = [sys.executable, "-m", "nnfun", "train", "--epochs", "1"]
-        cmd += ["--out", str(Path(tmp) / "run"), "--data-dir", str(data_dir)]
-        start = time.perf_counter()
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - start
-        shown = ["python", *cmd[1:6], "--out", "<tmp>", "--data-dir", str(data_dir)]
-        result: dict[str, Any] = {"command": " ".join(shown), "wall_seconds": wall}
-        if proc.returncode != 0:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-            result["error"] = f"exit code {proc.returncode}: " + " | ".join(tail)
-            return result
-        result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
-        return result
+    def epoch(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("epoch\n")
+        self.proc.stdin.flush()
+        self.records.append(self._read())
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
-def torch_epochs(
-    x: np.ndarray, y: np.ndarray, epochs: int, batch: int, seed: int
-) -> dict[str, Any]:
-    """The seed recipe in PyTorch: seconds per epoch after a warm-up, or why it was skipped."""
-    try:
-        import torch
-    except ImportError as exc:
-        return {"skipped": f"PyTorch is not importable ({exc.name or exc})"}
-    torch.manual_seed(seed)
-    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-    yt = torch.from_numpy(y.astype(np.int64))
-    model = torch.nn.Sequential(
-        torch.nn.Linear(INPUTS, HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, CLASSES)
-    )
-    for layer in (model[0], model[2]):
-        torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-        torch.nn.init.zeros_(layer.bias)
-    params = list(model.parameters())
-    loss_fn = torch.nn.CrossEntropyLoss()
-    # Torch adds weight decay after the clamp below, nnfun before it; for speed that is the same.
-    opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(seed)
-    n = len(xt)
-    records: list[dict[str, float]] = []
-
-    def one_epoch() -> None:
-        order = torch.randperm(n, generator=gen)
-        xs, ys = xt[order], yt[order]
-        loss_sum, correct = 0.0, 0
-        for start in range(0, n, batch):
-            xb, yb = xs[start : start + batch], ys[start : start + batch]
-            opt.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            for p in params:
-                p.grad.clamp_(-5.0, 5.0)
-            opt.step()
-            loss_sum += loss.item() * len(xb)  # the same bookkeeping nnfun's loop does
-            correct += int((logits.argmax(dim=1) == yb).sum())
-        records.append({"loss": loss_sum / n, "accuracy": correct / n})
-
-    times = timed(one_epoch, epochs)
-    build = re.findall(r"\b((?:BLAS|LAPACK)_INFO=\w+)", torch.__config__.show())
-    return {
-        "version": torch.__version__,
-        "num_threads": torch.get_num_threads(),
-        "build": ", ".join(build) or "BLAS unknown",
-        "epoch_seconds": times,
-        "epoch_median": statistics.median(times),
-        "last_epoch": records[-1],
-    }
-
-
-# --- reporting ---------------------------------------------------------------------------------
-
-
-def verdict(ok: bool | None) -> str:
-    if ok is None:
-        return "[dim]–[/]"
-    return "[green]met[/]" if ok else "[red]missed[/]"
-
-
-def spread(times: list[float]) -> str:
-    return f"{min(times):.3f}–{max(times):.3f}" if len(times) > 1 else ""
+def rounds(sides: dict[str, Callable[[], None]], epochs: int) -> dict[str, list[float]]:
+    """Seconds of `epochs` epochs of every side, one epoch each in turn, after a warm-up each."""
+    for run in sides.values():
+        run()
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(epochs):
+        for name, run in sides.items():
+            began = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - began)
+    return times
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description="Benchmark nnfun's seed-recipe training speed against a matmul floor and PyTorch."
-    )
-    p.add_argument("--epochs", type=int, default=5, help="timed epochs, after one warm-up (5)")
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--epochs", type=int, default=5, help="timed epochs per side, after one warm-up")
+    p.add_argument("--data-dir", type=Path, default=None, help="folder holding mnist/")
     p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding mnist/ [default: $NNFUN_DATA, else ./data]",
+        "--images", type=int, default=None, help="train on the first N images (all 55,000)"
     )
-    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
-    p.add_argument("--no-rss", action="store_true", help="skip the `nnfun train` RSS subprocess")
-    p.add_argument("--floor-reps", type=int, default=5, help="repetitions of the floor (5)")
-    p.add_argument("--eval-reps", type=int, default=9, help="repetitions of test inference (9)")
+    p.add_argument("--torch-python", default=None, help="python of a venv with torch 2.13")
+    p.add_argument("--jax-python", default=None, help="python of a venv with jax")
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write JSON here")
     args = p.parse_args(argv)
-    if min(args.epochs, args.floor_reps, args.eval_reps) < 1:
-        p.error("--epochs, --floor-reps and --eval-reps must be at least 1")
+    if args.epochs < 1 or (args.images is not None and args.images < 1):
+        p.error("--epochs and --images must be at least 1")
     return args
+
+
+def environment() -> dict[str, Any]:
+    kernels = os.environ.get(backend.VARIABLE, "auto")
+    found = backend.kernels()
+    return {
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "load_average": list(os.getloadavg()),
+        "numpy": np.__version__,
+        "blas": blas_info(),
+        "openblas_env": {v: os.environ.get(v, "unset") for v in OPENBLAS_VARS},
+        "nnfun_kernels": f"{kernels}: {'numba' if found is not None else 'NumPy'}",
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+
+
+def print_environment(console: Console, env: dict[str, Any]) -> None:
+    info = Table(title="Environment", show_header=False, title_justify="left")
+    info.add_column(style="bold")
+    info.add_column()
+    info.add_row("date (UTC)", env["date"])
+    info.add_row("CPU", f"{describe_cpu(env['cpu'])}, {env['cpus']} logical CPUs")
+    info.add_row("load average", " ".join(f"{v:.2f}" for v in env["load_average"]))
+    info.add_row("numpy", env["numpy"])
+    for lib in env["blas"] or [{"internal_api": "unknown (pip install threadpoolctl)"}]:
+        kernel = lib.get("architecture", "?")
+        info.add_row("BLAS", f"{lib.get('internal_api')} {lib.get('version', '')}, kernel "
+                     f"[bold]{kernel}[/], {lib.get('num_threads', '?')} threads")  # fmt: skip
+    for name, value in env["openblas_env"].items():
+        info.add_row(name, value)
+    info.add_row("nnfun updates", f"NNFUN_KERNELS={env['nnfun_kernels']}")
+    console.print(info)
+
+
+def report(
+    console: Console,
+    times: dict[str, list[float]],
+    steps: int,
+    limit: StepLimit,
+    peers: dict[str, Peer],
+) -> dict[str, Any]:
+    """The table of milliseconds per step, the ratios against the targets; returns the figures."""
+    per_step = {name: [t / steps * 1e3 for t in ts] for name, ts in times.items()}
+    pieces = {k: [p[k] / steps * 1e3 for p in limit.pieces[1:]] for k in limit.pieces[0]}
+    medians = {name: statistics.median(ms) for name, ms in per_step.items()}
+    table = Table(title="ms per step (median of the timed epochs)", title_justify="left")
+    for column in ("side", "ms / step", "min–max", "s / epoch"):
+        table.add_column(column, justify="left" if column == "side" else "right")
+    names = {"nnfun": "nnfun (train_epoch)", "limit": "physical limit"}
+    for name, ms in per_step.items():
+        label = names.get(name) or peers[name].info["peer"]
+        spread = f"{min(ms):.2f}–{max(ms):.2f}"
+        table.add_row(label, f"{medians[name]:.2f}", spread, f"{medians[name] * steps / 1e3:.2f}")
+    for k, ms in pieces.items():
+        table.add_row(f"  limit: {k}", f"{statistics.median(ms):.2f}", "", "")
+    console.print(table)
+    figures: dict[str, Any] = {
+        "ms_per_step": medians,
+        "limit_pieces_ms": {k: statistics.median(v) for k, v in pieces.items()},
+    }
+    checks = [("nnfun / physical limit", medians["nnfun"] / medians["limit"], MAX_LIMIT_RATIO)]
+    if peers:
+        fastest = min(peers, key=lambda name: medians[name])
+        checks.insert(
+            0,
+            (
+                f"nnfun / fastest peer ({fastest})",
+                medians["nnfun"] / medians[fastest],
+                MAX_PEER_RATIO,
+            ),
+        )
+    for label, ratio, target in checks:
+        verdict = "[green]met[/]" if ratio <= target else "[red]missed[/]"
+        console.print(f"{label}: [bold]{ratio:.2f}x[/] (target <= {target}x) {verdict}")
+        figures[label] = ratio
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
     c = Config()  # the seed recipe
-    blas = blas_info()
-    env = {name: os.environ.get(name, "unset") for name in OPENBLAS_VARS}
-    load = os.getloadavg()
-
-    # Environment first: it decides how the numbers below are to be read.
-    info = Table(title="Environment", show_header=False, title_justify="left")
-    info.add_column(style="bold")
-    info.add_column()
-    info.add_row("CPU", f"{cpu_model()} ({os.cpu_count()} logical CPUs)")
-    info.add_row("load average", " ".join(f"{v:.2f}" for v in load))
-    info.add_row("python / numpy", f"{platform.python_version()} / {np.__version__}")
-    if blas:
-        for lib in blas:
-            info.add_row(
-                "BLAS",
-                f"{lib.get('internal_api')} {lib.get('version')}, "
-                f"core type [bold]{lib.get('architecture', '?')}[/], "
-                f"{lib.get('num_threads')} threads ({lib.get('threading_layer', '?')})",
-            )
-    else:
-        info.add_row("BLAS", "[yellow]unknown: pip install threadpoolctl to see it[/]")
-    for name, value in env.items():
-        info.add_row(name, value)
-    console.print(info)
-    if load[0] > BUSY_LOAD:
+    env = environment()
+    print_environment(console, env)
+    data = load_dataset("mnist", resolve_data_dir(args.data_dir))
+    x, y, _, _ = recipe.split(c, data.train_x, data.train_y)
+    x, y = x[: args.images].reshape(-1, 784), y[: args.images]
+    steps = num_batches(len(x), c.batch_size)
+    nnfun_run, limit = NnfunTraining(c, x, y), StepLimit(x, y, c.batch_size, c.seed)
+    sides: dict[str, Callable[[], None]] = {"nnfun": nnfun_run.epoch, "limit": limit.epoch}
+    peers: dict[str, Peer] = {}
+    with tempfile.TemporaryDirectory(prefix="nnfun-bench-") as tmp:
+        shared = Path(tmp) / "train.npz"
+        np.savez(shared, x=scale_pixels(x), y=y)
+        for kind, python in (("torch", args.torch_python), ("jax", args.jax_python)):
+            if python is None:
+                console.print(f"[yellow]{kind} skipped: no --{kind}-python given[/]")
+                continue
+            peers[kind] = Peer(kind, python, shared)
+            sides[kind] = peers[kind].epoch
         console.print(
-            f"[yellow]The load average is {load[0]:.2f} before the benchmark starts: other work is "
-            "running, so the figures below are slower and noisier than on an idle machine "
-            "(multi-threaded BLAS suffers most).[/]"
+            f"seed recipe, {len(x):,} images, {steps} steps per epoch: "
+            f"{', '.join(sides)} alternating, 1 warm-up + {args.epochs} timed epochs each"
         )
-
-    data_dir = resolve_data_dir(args.data_dir)
-    with console.status(f"loading MNIST from {data_dir}"):
-        data = load_dataset("mnist", data_dir, log=lambda line: console.print(line, style="dim"))
-    x, y, x_val, y_val = split_validation(
-        data.train_x, data.train_y, c.val_size, rng_for(c.seed, SPLIT)
-    )
-    n = len(x)
-    steps = num_batches(n, c.batch_size)
-    console.print(
-        f"seed recipe: {INPUTS}-{'-'.join(map(str, c.hidden))}-{CLASSES}, batch {c.batch_size}, "
-        f"{n:,} training images ({steps} steps per epoch), {args.epochs} timed epochs"
-    )
-
-    run = NnfunTraining(c, x, y)
-    with console.status(
-        f"nnfun: 1 warm-up + {args.epochs} epochs, alternating with "
-        f"1 + {args.floor_reps} repetitions of the matmul floor"
-    ):
-        epoch_times, floor = interleaved(
-            run.epoch, args.epochs, matmul_floor(n, c.batch_size), args.floor_reps
-        )
-    epoch_records, params = run.records, run.params
-    x_test, x_val_f = scale_pixels(data.test_x), scale_pixels(x_val)
-    with console.status("test-set inference"):
-        infer = timed(lambda: nnfun.evaluate(params, x_test, data.test_y), args.eval_reps)
-        val_eval = timed(lambda: nnfun.evaluate(params, x_val_f, y_val), args.eval_reps)
-    rss: dict[str, Any] = {"skipped": "--no-rss"}
-    if not args.no_rss:
-        with console.status("peak RSS of `nnfun train --epochs 1`"):
-            rss = train_rss(data_dir)
-    torch_result: dict[str, Any] = {"skipped": "--no-torch"}
-    if not args.no_torch:
-        with console.status(f"PyTorch: 1 warm-up + {args.epochs} epochs"):
-            torch_result = torch_epochs(scale_pixels(x), y, args.epochs, c.batch_size, c.seed)
-
-    epoch_s, floor_s = statistics.median(epoch_times), statistics.median(floor)
-    infer_s, val_s = statistics.median(infer), statistics.median(val_eval)
-    full_run_s = FULL_RUN_EPOCHS * (epoch_s + val_s)
-    gflops, floor_gflops = train_flops(n) / epoch_s / 1e9, floor_flops(n) / floor_s / 1e9
-    torch_s = torch_result.get("epoch_median")
-
-    table = Table(
-        title=f"nnfun training speed (median of {args.epochs} epochs)", title_justify="left"
-    )
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("min–max", justify="right", style="dim")
-    table.add_column("target", justify="right")
-    table.add_column("", justify="left")
-    table.add_row("nnfun epoch", f"{epoch_s:.3f} s", spread(epoch_times), "", "")
-    table.add_row("matmul floor", f"{floor_s:.3f} s", spread(floor), "", "")
-    ratio = epoch_s / floor_s
-    table.add_row(
-        "epoch / floor",
-        f"{ratio:.2f}×",
-        "",
-        f"≤ {MAX_FLOOR_RATIO}×",
-        verdict(ratio <= MAX_FLOOR_RATIO),
-    )
-    table.add_row("nnfun GFLOP/s", f"{gflops:.1f}", "", "", "")
-    table.add_row("floor GFLOP/s", f"{floor_gflops:.1f}", "", "", "")
-    if torch_s is not None:
-        torch_ratio = epoch_s / torch_s
-        table.add_row(
-            "PyTorch epoch",
-            f"{torch_s:.3f} s",
-            spread(torch_result["epoch_seconds"]),
-            "",
-            "",
-        )
-        table.add_row("PyTorch GFLOP/s", f"{train_flops(n) / torch_s / 1e9:.1f}", "", "", "")
-        table.add_row(
-            "nnfun / PyTorch",
-            f"{torch_ratio:.2f}×",
-            "",
-            f"≤ {MAX_TORCH_RATIO}×",
-            verdict(torch_ratio <= MAX_TORCH_RATIO),
-        )
-    else:
-        table.add_row("PyTorch epoch", "skipped", "", f"nnfun ≤ {MAX_TORCH_RATIO}×", verdict(None))
-    table.add_row("val eval, 5k images", f"{val_s:.4f} s", spread(val_eval), "", "")
-    table.add_row(
-        f"{FULL_RUN_EPOCHS} epochs, projected",
-        f"{full_run_s:.1f} s",
-        "",
-        f"≤ {MAX_80_EPOCHS_S:.0f} s",
-        verdict(full_run_s <= MAX_80_EPOCHS_S),
-    )
-    if "peak_rss_mb" in rss:
-        table.add_row(
-            "peak RSS, nnfun train",
-            f"{rss['peak_rss_mb']:.0f} MB",
-            "",
-            f"≤ {MAX_RSS_MB:.0f} MB",
-            verdict(rss["peak_rss_mb"] <= MAX_RSS_MB),
-        )
-    else:
-        why = rss.get("error") or rss.get("skipped", "")
-        table.add_row("peak RSS, nnfun train", "n/a", "", f"≤ {MAX_RSS_MB:.0f} MB", verdict(None))
-        console.print(f"[yellow]peak RSS not measured: {why}[/]")
-    table.add_row(
-        "test inference, 10k",
-        f"{infer_s:.4f} s",
-        spread(infer),
-        f"≤ {MAX_INFERENCE_S} s",
-        verdict(infer_s <= MAX_INFERENCE_S),
-    )
-    table.add_row("test throughput", f"{len(x_test) / infer_s:,.0f} img/s", "", "", "")
-    console.print(table)
-
-    last = epoch_records[-1]
-    console.print(
-        f"[dim]nnfun after {last['epoch']} epochs: train loss {last['loss']:.4f}, "
-        f"accuracy {last['accuracy']:.2%}[/]"
-    )
-    if torch_s is not None:
-        t = torch_result
-        console.print(
-            f"[dim]PyTorch {t['version']}, torch.get_num_threads() = {t['num_threads']}, "
-            f"{t['build']}; train loss {t['last_epoch']['loss']:.4f}, "
-            f"accuracy {t['last_epoch']['accuracy']:.2%}[/]"
-        )
-    else:
-        console.print(f"[dim]PyTorch comparison skipped: {torch_result['skipped']}[/]")
-    if "wall_seconds" in rss:
-        console.print(f"[dim]`{rss['command']}` took {rss['wall_seconds']:.1f} s in all[/]")
-
+        with console.status("training"):
+            times = rounds(sides, args.epochs)
+        for peer in peers.values():
+            peer.close()
+    figures = report(console, times, steps, limit, peers)
+    last = {"nnfun": nnfun_run.records[-1]} | {k: p.records[-1] for k, p in peers.items()}
+    for name, record in last.items():
+        console.print(f"[dim]{name} after {args.epochs + 1} epochs: loss {record['loss']:.4f}, "
+                      f"accuracy {record['accuracy']:.2%}[/]")  # fmt: skip
+    for name, peer in peers.items():
+        console.print(f"[dim]{name}: {json.dumps(peer.info)}[/]")
     if args.json is not None:
-        report = {
-            "recipe": {
-                "sizes": [INPUTS, *c.hidden, CLASSES],
-                "batch_size": c.batch_size,
-                "train_images": n,
-                "steps_per_epoch": steps,
-                "optimizer": c.optimizer,
-                "lr": c.lr,
-                "momentum": c.momentum,
-                "weight_decay": c.weight_decay,
-                "clip": c.clip,
-            },
-            "environment": {
-                "cpu": cpu_model(),
-                "cpu_count": os.cpu_count(),
-                "load_average_at_start": list(load),
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "blas": blas,
-                "env": env,
-            },
-            "timed_epochs": args.epochs,
-            "nnfun": {
-                "epoch_median_s": epoch_s,
-                "epoch_seconds": epoch_times,
-                "epochs": epoch_records,
-                "gflops": gflops,
-                "flops_per_epoch": train_flops(n),
-            },
-            "floor": {
-                "median_s": floor_s,
-                "seconds": floor,
-                "gflops": floor_gflops,
-                "flops_per_epoch": floor_flops(n),
-                "epoch_over_floor": ratio,
-            },
-            "inference": {
-                "test_median_s": infer_s,
-                "test_seconds": infer,
-                "test_images_per_s": len(x_test) / infer_s,
-                "val_median_s": val_s,
-            },
-            "projected_80_epochs_s": full_run_s,
-            "train_process": rss,
-            "torch": torch_result,
-            "nnfun_over_torch": epoch_s / torch_s if torch_s else None,
-            "targets": {
-                "nnfun_over_torch_max": MAX_TORCH_RATIO,
-                "epoch_over_floor_max": MAX_FLOOR_RATIO,
-                "projected_80_epochs_s_max": MAX_80_EPOCHS_S,
-                "peak_rss_mb_max": MAX_RSS_MB,
-                "test_inference_s_max": MAX_INFERENCE_S,
-            },
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, allow_nan=True) + "\n")
-        console.print(f"[dim]wrote {args.json}[/]")
-    return 0 if math.isfinite(epoch_s) else 1
+        out = {"environment": env, "steps_per_epoch": steps, "epoch_seconds": times}
+        out |= {"figures": figures, "last_epoch": last, "limit_pieces": limit.pieces}
+        out |= {"peers": {k: p.info for k, p in peers.items()}}
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
