@@ -22,8 +22,8 @@ from .inference import check_fits
 from .metrics import evaluate
 from .network import dropout_masks, forward_backward, forward_backward_rows
 from .optim import Optimizer, OptState
-from .prefetch import ahead
 from .params import Params, layer_sizes
+from .prefetch import ahead
 from .schedule import Schedule
 
 # What each random stream is for: rng_for(seed, INIT) draws the initial weights, and so on.
