@@ -122,7 +122,9 @@ def warp_images(
     low, high_r, high_c = np.float32(-1.0), np.float32(h), np.float32(w)
     padded = np.zeros((h + 3, w + 3), dtype=np.float32)  # 0 outside: 1 row/col before, 2 after
     for i in range(n):
-        padded[1 : h + 1, 1 : w + 1] = images[i]
+        for r in range(h):
+            for c in range(w):
+                padded[r + 1, c + 1] = images[i, r, c]
         for r in range(h):
             for c in range(w):
                 src_c = col_a[i, c] - row_b[i, r]

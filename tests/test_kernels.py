@@ -12,6 +12,7 @@ import pytest
 
 import nnfun as nf
 from nnfun import backend
+from nnfun.augment import warp
 from nnfun.sparse import RowSparse
 
 pytest.importorskip("numba")
@@ -190,3 +191,37 @@ def test_no_writable_cache_folder_only_costs_compile_time() -> None:
         "print(all(a[n].tobytes() == b[n].tobytes() for n in a))\n"
     )
     assert out.split() == ["NullCache", "True"]
+
+
+@pytest.mark.parametrize(
+    "strengths",
+    [
+        {"shift": 2.0, "rotate": 10.0, "scale": 0.1, "elastic_alpha": 34.0, "elastic_sigma": 6.0},
+        {"shift": 3.0, "rotate": 30.0, "scale": 0.3},
+        {"elastic_alpha": 80.0, "elastic_sigma": 3.0},
+    ],
+    ids=["best recipe", "affine", "elastic"],
+)
+def test_compiled_warp_equals_the_numpy_path_bit_for_bit(
+    strengths: dict[str, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(7)
+    x = (rng.random((64, 784)) * (rng.random((64, 784)) > 0.6)).astype(np.float32)
+    out = []
+    for kernels in ("numpy", "numba"):
+        monkeypatch.setenv(backend.VARIABLE, kernels)
+        out.append(nf.augment(x, np.random.default_rng(8), **strengths))
+    assert out[0].tobytes() == out[1].tobytes()
+    assert not np.array_equal(out[0], x)  # something was warped
+
+
+def test_warp_with_one_displacement_field_takes_the_numpy_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x = np.random.default_rng(9).random((3, 784), dtype=np.float32)
+    field = np.full((3, 28, 28), 0.5, dtype=np.float32)
+    out = []
+    for kernels in ("numpy", "numba"):
+        monkeypatch.setenv(backend.VARIABLE, kernels)
+        out.append(warp(x, disp_rows=field, angle=5.0))
+    assert out[0].tobytes() == out[1].tobytes()
