@@ -45,9 +45,9 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format nnfun cli tests bench
 	$(BIN)/ruff check --fix nnfun cli tests bench
 
-## bench: training speed against the matmul floor (and PyTorch, if importable)
+## bench: ms per training step against the physical limit (peers: ARGS="--torch-python ... --jax-python ...")
 bench: $(VENV)/.runtime
-	$(BIN)/python -m pip install --quiet -e ".[all,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[all,fast,bench]"
 	$(BIN)/python bench/train_speed.py $(ARGS)
 
 clean:

@@ -4,7 +4,8 @@
 
 Runs in the peer's own virtual environment (it needs numpy and torch or jax, not nnfun). It
 loads the training images (float32, already scaled to [0, 1]) and labels from DATA.npz, builds
-the recipe, prints one JSON line describing itself, then for every line `epoch` on its standard
+the recipe, prints one JSON line describing itself (with `PEER_THREADS` set, PyTorch uses that
+many threads; bench/train_speed.py sets BLAS's and XLA's thread variables alongside), then for every line `epoch` on its standard
 input trains one epoch and prints `{"seconds", "steps", "loss", "accuracy"}`. The timing covers
 what nnfun's epoch covers: a shuffled copy of the data, every step, and summing the loss and
 counting correct predictions (which waits for each step's result).
@@ -17,6 +18,7 @@ cross-entropy, batch 128, SGD with momentum 0.9, L2 1e-4 and every gradient valu
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +46,8 @@ def torch_trainer(
     """`nn.Sequential` and `torch.optim.SGD`, gradients clamped before each step."""
     import torch
 
+    if "PEER_THREADS" in os.environ:
+        torch.set_num_threads(int(os.environ["PEER_THREADS"]))
     torch.manual_seed(SEED)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     model = torch.nn.Sequential(

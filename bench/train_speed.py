@@ -20,6 +20,7 @@ the command with bench/env_unset.sh). The first epoch of every side is a warm-up
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -78,13 +79,22 @@ class NnfunTraining:
 class Peer:
     """A PyTorch or JAX worker process in its own environment, one epoch per request."""
 
-    def __init__(self, kind: str, python: str, data: Path) -> None:
+    def __init__(self, kind: str, python: str, data: Path, threads: int | None) -> None:
         script = str(HERE / "peer_worker.py")
+        env = dict(os.environ)
+        if threads is not None:  # read by peer_worker.py, BLAS and XLA before they start
+            env |= {"PEER_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
+            env |= {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+            env["XLA_FLAGS"] = (
+                f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+                f"intra_op_parallelism_threads={threads}"
+            )
         self.proc = subprocess.Popen(
             [python, script, kind, str(data)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            env=env,
         )
         self.info = self._read()
         self.records: list[dict[str, Any]] = []
@@ -121,6 +131,15 @@ def rounds(sides: dict[str, Callable[[], None]], epochs: int) -> dict[str, list[
     return times
 
 
+def limit_threads(threads: int | None) -> Any:
+    """A context in which this process's BLAS uses `threads` threads (threadpoolctl), if given."""
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--epochs", type=int, default=5, help="timed epochs per side, after one warm-up")
@@ -130,6 +149,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--torch-python", default=None, help="python of a venv with torch 2.13")
     p.add_argument("--jax-python", default=None, help="python of a venv with jax")
+    p.add_argument(
+        "--threads", type=int, default=None, help="threads per side (default: each side's own)"
+    )
     p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write JSON here")
     args = p.parse_args(argv)
     if args.epochs < 1 or (args.images is not None and args.images < 1):
@@ -137,7 +159,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def environment() -> dict[str, Any]:
+def environment(threads: int | None) -> dict[str, Any]:
     kernels = os.environ.get(backend.VARIABLE, "auto")
     found = backend.kernels()
     return {
@@ -149,6 +171,7 @@ def environment() -> dict[str, Any]:
         "openblas_env": {v: os.environ.get(v, "unset") for v in OPENBLAS_VARS},
         "nnfun_kernels": f"{kernels}: {'numba' if found is not None else 'NumPy'}",
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "threads": "each side's default" if threads is None else f"{threads} per side",
     }
 
 
@@ -167,6 +190,7 @@ def print_environment(console: Console, env: dict[str, Any]) -> None:
     for name, value in env["openblas_env"].items():
         info.add_row(name, value)
     info.add_row("nnfun updates", f"NNFUN_KERNELS={env['nnfun_kernels']}")
+    info.add_row("threads", env["threads"])
     console.print(info)
 
 
@@ -218,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
     c = Config()  # the seed recipe
-    env = environment()
+    env = environment(args.threads)
     print_environment(console, env)
     data = load_dataset("mnist", resolve_data_dir(args.data_dir))
     x, y, _, _ = recipe.split(c, data.train_x, data.train_y)
@@ -234,13 +258,13 @@ def main(argv: list[str] | None = None) -> int:
             if python is None:
                 console.print(f"[yellow]{kind} skipped: no --{kind}-python given[/]")
                 continue
-            peers[kind] = Peer(kind, python, shared)
+            peers[kind] = Peer(kind, python, shared, args.threads)
             sides[kind] = peers[kind].epoch
         console.print(
             f"seed recipe, {len(x):,} images, {steps} steps per epoch: "
             f"{', '.join(sides)} alternating, 1 warm-up + {args.epochs} timed epochs each"
         )
-        with console.status("training"):
+        with console.status("training"), limit_threads(args.threads):
             times = rounds(sides, args.epochs)
         for peer in peers.values():
             peer.close()
