@@ -23,7 +23,6 @@ from .metrics import evaluate
 from .network import dropout_masks, forward_backward, forward_backward_rows
 from .optim import Optimizer, OptState
 from .params import Params, layer_sizes
-from .prefetch import ahead
 from .schedule import Schedule
 
 # What each random stream is for: rng_for(seed, INIT) draws the initial weights, and so on.
@@ -104,8 +103,6 @@ def train_epoch(
     sizes, total = layer_sizes(params), num_batches(len(x), batch_size)
     x, y = shuffle(x, y, rng)
     prepared = _prepared(x, y, batch_size, sizes, rng, regularisation)
-    if regularisation.augmentation is not None and regularisation.augmentation.active:
-        prepared = ahead(prepared)  # the next batch is warped while this one trains
     # An optimizer that takes RowSparse gradients gets only the rows of dW1 the batch reaches.
     backprop = forward_backward_rows if optimizer.takes_rows else forward_backward
     loss_sum, correct = 0.0, 0
