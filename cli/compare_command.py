@@ -18,8 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from nnfun.errors import NnfunError
-from nnfun.io.runs import Run, config_differences, format_setting, load_run, run_labels
+from nnfun.io.runs import Run, load_run
 from nnfun_cli import plots
+from nnfun_cli.run_display import config_differences, format_setting, run_labels
 from nnfun_cli.shell import PIPE_WIDTH, emit_json, err, out, user_errors
 from nnfun_cli.tables import titled
 

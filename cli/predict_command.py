@@ -16,7 +16,7 @@ import nnfun
 from nnfun.errors import ConfigError, NnfunError
 from nnfun.io import images
 from nnfun.io.models import load_model
-from nnfun.reading import read_digit
+from nnfun.recognition import read_digit
 from nnfun_cli import digit_art
 from nnfun_cli.shell import FAILED, emit_json, err, error_line, out, user_errors
 
