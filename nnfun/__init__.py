@@ -11,6 +11,7 @@ __version__ = "0.2.0"
 
 from . import recipe
 from .augment import Augmentation, augment
+from .averaging import average_of, ema_decay_at, ema_init, ema_update, with_average
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
@@ -67,6 +68,7 @@ __all__ = [
     "as_optimizer",
     "as_rows",
     "augment",
+    "average_of",
     "batches",
     "cast",
     "chain",
@@ -78,6 +80,9 @@ __all__ = [
     "cosine",
     "cross_entropy",
     "dropout_masks",
+    "ema_decay_at",
+    "ema_init",
+    "ema_update",
     "evaluate",
     "final_params",
     "fit",
@@ -124,4 +129,5 @@ __all__ = [
     "trace",
     "train_epoch",
     "warmup",
+    "with_average",
 ]

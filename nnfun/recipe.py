@@ -22,6 +22,7 @@ import numpy as np
 
 from . import schedule as schedules
 from .augment import Augmentation
+from .averaging import with_average
 from .batching import split_validation
 from .errors import ConfigError, ModelError
 from .optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
@@ -63,6 +64,7 @@ class Config:
     elastic_alpha: float = 0.0
     elastic_sigma: float = 4.0
     keep_best: bool = False
+    ema_decay: float = 0.0
     val_size: int = 5000
     seed: int = 0
     dataset: str = "mnist"
@@ -163,6 +165,11 @@ def _range_problems(c: Config) -> Iterator[tuple[str, str]]:
         ),
         ("gamma", c.gamma > 0, f"gamma must be > 0 (got {c.gamma})"),
         ("warmup", c.warmup >= 0, f"warmup (epochs) must be >= 0 (got {c.warmup})"),
+        (
+            "ema_decay",
+            0 <= c.ema_decay < 1,
+            f"ema_decay must be in [0, 1), 0 for no averaging (got {c.ema_decay})",
+        ),
         ("dropout", 0 <= c.dropout < 1, f"dropout must be in [0, 1) (got {c.dropout})"),
         (
             "input_dropout",
@@ -229,6 +236,12 @@ def _context(c: Config, name: str) -> str:
 
 
 def optimizer(c: Config) -> Optimizer:
+    """The optimizer a config asks for, averaging the weights it produces if `ema_decay > 0`."""
+    base = _base_optimizer(c)
+    return with_average(base, c.ema_decay) if c.ema_decay else base
+
+
+def _base_optimizer(c: Config) -> Optimizer:
     """The optimizer a config asks for, with its hyper-parameters bound (the fused fast paths)."""
     if c.optimizer in ("sgd", "nesterov"):
         step = partial(
@@ -318,13 +331,14 @@ def training_bytes(c: Config, inputs: int, classes: int, rows: int) -> int:
     """Rough peak memory of training this config on `rows` images of `inputs` values.
 
     float32 weights times the copies a step holds (weights, gradients, new weights, optimizer
-    state, best weights), the float64 draw of the largest layer at initialisation, and the
+    state, best weights, averaged weights), the float64 draw of the largest layer at initialisation, and the
     activations of a batch forward and backward (and of a 10,000-image evaluation chunk).
     """
     sizes = (inputs, *c.hidden, classes)
     layers = list(zip(sizes[:-1], sizes[1:], strict=True))
     weights = sum(a * b + b for a, b in layers)
     copies = 3 + (1 if c.optimizer in ("sgd", "nesterov") else 2) + int(c.keep_best)
+    copies += 2 if c.ema_decay else 0  # the average, and its new copy during a step
     rows_at_once = max(min(c.batch_size, rows), min(10_000, rows))
     activations = rows_at_once * sum(sizes) * 4 * 4  # z, relu(z), dropout mask, backward delta
     return 4 * weights * copies + 8 * max(a * b for a, b in layers) + activations
