@@ -151,6 +151,15 @@ def train(
     keep_best: Annotated[
         bool, _opt("Deliver the weights of the best validation epoch.", REG)
     ] = D.keep_best,
+    ema_decay: Annotated[
+        float,
+        typer.Option(
+            "--ema",
+            "--ema-decay",
+            help="Average the weights (EMA, e.g. 0.999): validate, keep and save the average; 0 = off.",
+            rich_help_panel=REG,
+        ),
+    ] = D.ema_decay,
 ) -> None:
     """Train a network. By default the seed recipe: 784-1024-10, SGD + momentum, 80 epochs.
 

@@ -9,6 +9,7 @@ a script needs most are re-exported here: `load_dataset`, `save_model`, `load_mo
 
 from . import recipes
 from .augment import Augmentation, augment
+from .averaging import average_of, ema_decay_at, ema_init, ema_update, with_average
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
@@ -66,6 +67,7 @@ __all__ = [
     "as_optimizer",
     "as_rows",
     "augment",
+    "average_of",
     "batches",
     "cast",
     "chain",
@@ -77,6 +79,9 @@ __all__ = [
     "cosine",
     "cross_entropy",
     "dropout_masks",
+    "ema_decay_at",
+    "ema_init",
+    "ema_update",
     "evaluate",
     "final_params",
     "fit",
@@ -123,4 +128,5 @@ __all__ = [
     "trace",
     "train_epoch",
     "warmup",
+    "with_average",
 ]

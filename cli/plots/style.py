@@ -185,6 +185,8 @@ def describe(run: Run) -> str:
             parts.append(f"{label} {format_setting(c[key])}")
     if any(c.get(k) for k in ("shift", "rotate", "scale", "elastic_alpha")):
         parts.append("augmented")
+    if c.get("ema_decay"):
+        parts.append(f"weights averaged (EMA {format_setting(c['ema_decay'])})")
     took = f"{run.seconds:.1f}" if run.seconds < 10 else f"{run.seconds:.0f}"
     parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {took} s")
     return ", ".join(parts)

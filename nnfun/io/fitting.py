@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..averaging import average_of
 from ..errors import NnfunError
 from ..metrics import confusion_matrix, evaluate, per_class_accuracy
 from ..params import Params
@@ -96,9 +97,19 @@ def finish(
         "confusion_matrix": matrix.tolist(),
         "epochs": state.epoch,
         "train_seconds": sum(r.seconds for r in state.history),
+        "saved_weights": saved_weights(state),
     }
     write_json(run_dir / METRICS, metrics)
     return metrics, params
+
+
+def saved_weights(state: TrainState) -> dict[str, Any]:
+    """Which weights `final_params` delivers: `{"averaged": EMA or raw, "epoch": whose}`."""
+    epoch = state.epoch
+    if state.best_params is not None:
+        val = [r.val_accuracy for r in state.history]
+        epoch = state.history[int(np.nanargmax(val))].epoch
+    return {"averaged": average_of(state.opt_state) is not None, "epoch": epoch}
 
 
 def is_finished(run_dir: Path) -> bool:

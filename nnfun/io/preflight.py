@@ -21,13 +21,14 @@ def training_bytes(c: Config, inputs: int, classes: int, rows: int) -> int:
     """Rough peak memory of training this config on `rows` images of `inputs` values.
 
     float32 weights times the copies a step holds (weights, gradients, new weights, optimizer
-    state, best weights), the float64 draw of the largest layer at initialisation, and the
+    state, best weights, averaged weights), the float64 draw of the largest layer at initialisation, and the
     activations of a batch forward and backward (and of a 10,000-image evaluation chunk).
     """
     sizes = (inputs, *c.hidden, classes)
     layers = list(zip(sizes[:-1], sizes[1:], strict=True))
     weights = sum(a * b + b for a, b in layers)
     copies = 3 + (1 if c.optimizer in ("sgd", "nesterov") else 2) + int(c.keep_best)
+    copies += 2 if c.ema_decay else 0  # the average, and its new copy during a step
     rows_at_once = max(min(c.batch_size, rows), min(10_000, rows))
     activations = rows_at_once * sum(sizes) * 4 * 4  # z, relu(z), dropout mask, backward delta
     return 4 * weights * copies + 8 * max(a * b for a, b in layers) + activations

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..augment import Augmentation
+from ..averaging import with_average
 from ..batching import split_validation
 from ..errors import ConfigError, ModelError
 from ..optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
@@ -24,6 +25,12 @@ from .settings import Config
 
 
 def build_optimizer(c: Config) -> Optimizer:
+    """The optimizer a config asks for, averaging the weights it produces if `ema_decay > 0`."""
+    base = _base_optimizer(c)
+    return with_average(base, c.ema_decay) if c.ema_decay else base
+
+
+def _base_optimizer(c: Config) -> Optimizer:
     """The optimizer a config asks for, with its hyper-parameters bound (the fused fast paths)."""
     if c.optimizer in ("sgd", "nesterov"):
         step = partial(

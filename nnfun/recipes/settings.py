@@ -54,6 +54,7 @@ class Config:
     elastic_alpha: float = 0.0
     elastic_sigma: float = 4.0
     keep_best: bool = False
+    ema_decay: float = 0.0
     val_size: int = 5000
     seed: int = 0
     dataset: str = "mnist"
@@ -146,6 +147,11 @@ def _range_problems(c: Config) -> Iterator[tuple[str, str]]:
         ),
         ("gamma", c.gamma > 0, f"gamma must be > 0 (got {c.gamma})"),
         ("warmup", c.warmup >= 0, f"warmup (epochs) must be >= 0 (got {c.warmup})"),
+        (
+            "ema_decay",
+            0 <= c.ema_decay < 1,
+            f"ema_decay must be in [0, 1), 0 for no averaging (got {c.ema_decay})",
+        ),
         ("dropout", 0 <= c.dropout < 1, f"dropout must be in [0, 1) (got {c.dropout})"),
         (
             "input_dropout",
