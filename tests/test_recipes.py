@@ -30,13 +30,16 @@ def test_every_shipped_recipe_is_a_valid_config() -> None:
 def test_flags_override_config_file_override_recipe(tmp_path: Path) -> None:
     path = tmp_path / "my.toml"
     path.write_text('lr = 0.5\nepochs = 7\noptimizer = "adamw"\n')
-    config = resolve_config("seed", path, {"epochs": 3, "hidden": "64,32"})
+    flags = {"epochs": 3, "hidden": (64, 32), "clip": 0.0}
+    config = resolve_config("seed", path, flags)
     assert (config.lr, config.epochs, config.optimizer, config.hidden) == (
         0.5,
         3,
         "adamw",
         (64, 32),
     )
+    assert config.clip is None  # 0 turns clipping off
+    assert flags == {"epochs": 3, "hidden": (64, 32), "clip": 0.0}  # the caller's dict, untouched
 
 
 @pytest.mark.parametrize(
