@@ -18,7 +18,7 @@ import typer
 from nnfun.errors import ConfigError
 from nnfun.io.datasets import FILES, find_file, resolve_data_dir
 from nnfun.recipes import OptimizerName, ScheduleName, recipe_names
-from nnfun.recipes.settings import SETTINGS, Setting, setting_named
+from nnfun.recipes.settings import SETTINGS, Setting
 
 __all__ = [
     "DataDir",
@@ -135,6 +135,12 @@ def given_settings(ctx: typer.Context, table: Sequence[Setting] = SETTINGS) -> d
         raise in_flag_terms(exc, flags) from None
 
 
+def _flag(name: str) -> str:
+    """The flag of a setting (`--ema` for ema_decay), or of another option (`--sizes`)."""
+    known = [s for s in SETTINGS if s.name == name]
+    return known[0].flag if known else "--" + name.replace("_", "-")
+
+
 def in_flag_terms(
     exc: ConfigError, flags: Mapping[str, Any], config_file: Path | None = None
 ) -> ConfigError:
@@ -147,7 +153,7 @@ def in_flag_terms(
         return exc
     if name not in flags:
         return ConfigError(f"{config_file}: {exc}", setting=name) if config_file else exc
-    flag = setting_named(name).flag
+    flag = _flag(name)
     message = str(exc)
     message = flag + message[len(name) :] if message.startswith(name) else f"{flag}: {message}"
     return ConfigError(message, setting=name)

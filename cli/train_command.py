@@ -16,7 +16,7 @@ from nnfun import Config, Params, TrainState, recipes
 from nnfun.errors import ConfigError, DivergedError, NnfunError
 from nnfun.io.checkpoints import load_checkpoint
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
-from nnfun.io.fitting import is_finished, new_run_dir
+from nnfun.io.fitting import RunExists, is_finished, new_run_dir
 from nnfun.io.lock import check_free
 from nnfun.io.preflight import check_trainable
 from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
@@ -92,11 +92,23 @@ def train(
         if state is not None:
             err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
         created = resume is None and (out_dir is None or not os.path.lexists(out_dir))
-        run_dir = resume or new_run_dir(out_dir)
+        run_dir = resume or _new_run_dir(out_dir)
         _run_and_report(config, data, run_dir, state.epoch if state else 0, figures, created)
 
 
 with_setting_options(train)
+
+
+def _new_run_dir(out_dir: Path | None) -> Path:
+    """The run folder to create, or an error that says which flag to change."""
+    try:
+        return new_run_dir(out_dir)
+    except RunExists as exc:
+        raise NnfunError(
+            f"{exc}; pick another --out, or continue it with --resume {out_dir}"
+        ) from None
+    except NnfunError as exc:
+        raise NnfunError(f"{exc}; choose another --out") from None
 
 
 def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[TrainState, Config]:

@@ -81,3 +81,18 @@ configs = st.builds(
 def test_saved_toml_repeats_the_config_exactly(config: nf.Config) -> None:
     text = nf.recipes.to_toml(config.to_dict())
     assert nf.Config.from_dict(nf.recipes.parse_settings(text, "saved")) == config
+
+
+def test_a_taken_run_folder_is_told_in_values_by_the_library_and_in_flags_by_the_cli(
+    tmp_path: Path, random_data: Path
+) -> None:
+    from nnfun.io.fitting import RunExists, new_run_dir
+
+    (tmp_path / "model.npz").write_bytes(b"")
+    with pytest.raises(RunExists) as caught:
+        new_run_dir(tmp_path)
+    assert "--" not in str(caught.value)
+    result = runner.invoke(
+        app, ["train", "--out", str(tmp_path), "--data-dir", str(random_data), "--val-size", "100"]
+    )
+    assert result.exit_code == 2 and "pick another --out" in result.stderr
