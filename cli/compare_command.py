@@ -19,11 +19,13 @@ from rich.text import Text
 
 import nnfun
 from nnfun.errors import NnfunError
-from nnfun.io.datasets import load_test_set
 from nnfun.io.models import load_models
-from nnfun.io.runs import Run, config_differences, format_setting, load_run, run_labels
-from nnfun_cli import downloads, plots
-from nnfun_cli.shell import PIPE_WIDTH, DataDir, emit_json, err, out, user_errors
+from nnfun.io.runs import Run, load_run
+from nnfun_cli import plots
+from nnfun_cli.loading_display import load_test_images
+from nnfun_cli.options import DataDir, json_option
+from nnfun_cli.run_display import config_differences, format_setting, run_labels
+from nnfun_cli.shell import PIPE_WIDTH, emit_json, err, out, user_errors
 from nnfun_cli.tables import titled
 
 SEPARATORS = "-_/ "
@@ -142,9 +144,7 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    json: Annotated[
-        bool, typer.Option("--json", help="Print the comparison as JSON only.")
-    ] = False,
+    json: Annotated[bool, json_option("the comparison")] = False,
     ensemble: Annotated[
         bool,
         typer.Option(
@@ -200,9 +200,7 @@ def compare(
 def _ensemble(paths: list[Path], runs: list[Run], data_dir: Path | None) -> dict[str, Any]:
     """The runs' models evaluated together on the first run's test set, and their summed time."""
     nets = load_models(paths)
-    dataset = str(runs[0].config.get("dataset", "mnist"))
-    with downloads.loading(err, f"loading the {dataset} test set") as shown:
-        x, y = load_test_set(dataset, data_dir, log=shown.log, progress=shown.progress)
+    x, y = load_test_images(str(runs[0].config.get("dataset", "mnist")), data_dir)
     nnfun.check_fits(nets, x.shape[1], int(y.max()) + 1)
     loss, acc, _ = nnfun.evaluate(nets, x, y)
     return {

@@ -34,7 +34,7 @@ EMA = replace(CONFIG, ema_decay=0.9)
 
 
 def run(config: nf.Config, data, state=None) -> nf.TrainState:  # type: ignore[no-untyped-def]
-    *_, last = nf.recipe.train(config, *data, start=state, clock=fake_clock())
+    *_, last = nf.recipes.fit_config(config, *data, start=state, clock=fake_clock())
     return last
 
 
@@ -127,7 +127,7 @@ def test_averaged_weights_are_validated_and_delivered(toy) -> None:  # type: ign
 
 def test_keep_best_keeps_the_best_averaged_weights(toy) -> None:  # type: ignore[no-untyped-def]
     config = replace(EMA, keep_best=True, epochs=6)
-    states = list(nf.recipe.train(config, *toy, clock=fake_clock()))
+    states = list(nf.recipes.fit_config(config, *toy, clock=fake_clock()))
     accuracies = [s.history[-1].val_accuracy for s in states]
     best = states[int(np.argmax(accuracies))]
     assert same(states[-1].best_params, average_of(best.opt_state))  # type: ignore[arg-type]
@@ -155,14 +155,14 @@ def test_a_checkpoint_from_before_averaging_still_resumes(toy) -> None:  # type:
     old = {k: v for k, v in CONFIG.to_dict().items() if k != "ema_decay"}
     state, saved = checkpoint_from_npz(checkpoint_to_npz(first_two, old))
     config = nf.Config.from_dict(saved)
-    nf.recipe.check_state(config, state)
+    nf.recipes.check_state(config, state)
     assert same(run(config, toy, state).params, run(CONFIG, toy).params)
 
 
 def test_a_checkpoint_without_its_average_is_refused(toy) -> None:  # type: ignore[no-untyped-def]
     state = run(replace(CONFIG, epochs=1), toy)
     with pytest.raises(nf.ModelError, match="optimizer state"):
-        nf.recipe.check_state(EMA, state)
+        nf.recipes.check_state(EMA, state)
 
 
 @pytest.mark.parametrize("value", [1.0, -0.5, 2.0])

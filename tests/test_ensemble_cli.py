@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import nnfun as nf
 from nnfun.io.datasets import load_test_set
 from nnfun_cli.app import app
-from nnfun_cli.serve import describe_models
+from nnfun_cli.serve.command import describe_models
 
 runner = CliRunner()
 

@@ -22,7 +22,8 @@ import numpy as np
 import nnfun
 from nnfun.errors import NnfunError
 from nnfun.io.files import atomic_write_bytes
-from nnfun.io.runs import Run, format_setting
+from nnfun.io.runs import Run
+from nnfun_cli.run_display import format_setting
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

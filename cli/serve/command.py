@@ -18,7 +18,7 @@ from nnfun.errors import NnfunError
 from nnfun.io.files import read_json
 from nnfun.io.models import load_models, model_file
 from nnfun.io.runs import CONFIG_JSON, METRICS
-from nnfun_cli.serve_api import DigitServer
+from nnfun_cli.serve.api import DigitServer
 from nnfun_cli.shell import err, out, user_errors
 
 DEFAULT_PORT = 8000
