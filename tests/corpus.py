@@ -624,6 +624,10 @@ def sweep_cases(f: Files) -> Iterator[Case]:
     yield case("sweep --ema 1", *base, "--grid", "hidden=8,16", "--ema", "1")
     for value in ("-1", "x", "1.5"):
         yield case(f"sweep --ensemble {value}", *base, "--ensemble", value, usage=True)
+    for i, value in enumerate(("-1", '"3"', "1.5", "true", "[2]")):
+        path = f.root / f"sweep_ensemble_{i}.toml"
+        path.write_text(f"ensemble = {value}\n[grid]\nhidden = [8, 16]\n")
+        yield case(f"sweep --file ensemble = {value}", *base, "--file", path)
 
 
 def serve_cases(f: Files) -> Iterator[Case]:

@@ -145,13 +145,17 @@ class SweepFile:
     name: str | None
     settings: Mapping[str, Any]
     spec: Spec
+    ensemble: int | None = None
 
 
-FILE_KEYS = ("name", "recipe", "seeds", "samples", "sample_seed", "settings", "grid", "range")
+FILE_KEYS = (
+    "name", "recipe", "seeds", "samples", "sample_seed", "ensemble", "settings", "grid", "range"
+)  # fmt: skip
 
 
 def parse_sweep_file(text: str, source: str) -> SweepFile:
-    """Read a sweep file (see the README): `recipe`, `seeds`, `samples`, `[settings]`, `[grid]`, `[range]`."""
+    """Read a sweep file (see the README): `recipe`, `seeds`, `samples`, `ensemble`, `[settings]`,
+    `[grid]`, `[range]`."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -174,12 +178,13 @@ def parse_sweep_file(text: str, source: str) -> SweepFile:
             if "sample_seed" not in doc
             else _whole(doc["sample_seed"], "sample_seed"),
         )
+        ensemble = None if "ensemble" not in doc else _whole(doc["ensemble"], "ensemble")
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     recipe, name = doc.get("recipe"), doc.get("name")
     if not isinstance(recipe, str | None) or not isinstance(name, str | None):
         raise ConfigError(f"{source}: recipe and name are strings")
-    return SweepFile(recipe, name, _table(doc, "settings"), spec)
+    return SweepFile(recipe, name, _table(doc, "settings"), spec, ensemble)
 
 
 def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
