@@ -207,7 +207,7 @@ def sweep(
         data_path = resolve_data_dir(data_dir)
         data = _load_data(base.dataset, data_path, trials)
         ends = _run(trials, sweep_dir, data_path, data, engine)
-        size = ensemble if _given(ctx, "ensemble") else file.ensemble or ensemble
+        size = ensemble if given(ctx, "ensemble") else file.ensemble or ensemble
         _summarise(sweep_name, sweep_dir, base, spec, trials, figures, size)
         failed = [f"{name}: {end.message}" for name, end in ends.items() if end.status == "failed"]
         if failed:
