@@ -104,6 +104,7 @@ def small_run(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFac
 # --------------------------------------------------------------------------- test lanes
 
 SHELL_MODULES = {
+    "test_advice",
     "test_bad_inputs",
     "test_cli",
     "test_download",

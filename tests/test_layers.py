@@ -96,7 +96,7 @@ def _raised_texts(path: Path) -> list[str]:
 
 # Library errors that still give command-line advice: each a debt, to be worded in values and
 # settings with the shell adding the flag (as `new_run_dir` and `gradient_check` now do).
-STILL_ADVISING = {"datasets.py", "models.py", "checkpoints.py", "runs.py"}
+STILL_ADVISING = {"models.py"}
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(ROOT)))

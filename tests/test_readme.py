@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -42,8 +41,3 @@ def test_readme_python_examples_run(
     assert ensemble and float(ensemble[0].split()[-1].rstrip("%")) > 85, lines
     assert (tmp_path / "my_model.npz").is_file()
     assert any(line.startswith("epoch 2: last batch loss") for line in lines), lines
-
-
-@pytest.mark.parametrize("command", ["make train", "make test"])
-def test_readme_quick_start_names_the_make_targets(command: str) -> None:
-    assert command in README.read_text()
