@@ -127,14 +127,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `make test-fast` runs the rest: the pure core, in seconds.
     """
     for item in items:
-        module = item.path.stem
-        if "mnist" in getattr(item, "fixturenames", ()) or "small_mnist" in getattr(
-            item, "fixturenames", ()
-        ):
+        module, fixtures = item.path.stem, set(getattr(item, "fixturenames", ()))
+        if fixtures & {"mnist", "small_mnist"}:
             item.add_marker(pytest.mark.mnist)
         if module == "test_serve_browser":
             item.add_marker(pytest.mark.e2e)
-        if module in SHELL_MODULES or module == "test_serve_browser":
+        shell = module in SHELL_MODULES or module.endswith(("_cli", "_browser"))
+        if shell or "random_data" in fixtures:  # a data folder on disk: the CLI's world
             item.add_marker(pytest.mark.slow)
 
 
