@@ -15,13 +15,13 @@ from nnfun_cli.plots.style import (
     MUTED,
     ORANGE,
     VERMILLION,
-    describe,
     pct,
     plain_log_axis,
     render,
     with_header,
     zoom,
 )
+from nnfun_cli.run_display import describe_run
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -124,7 +124,7 @@ def _draw_curves(figure: Figure, *, run: Run, sizes: Sequence[int] | None) -> No
     fig = with_header(
         figure,
         f"{run.network(sizes)} on {dataset}: test accuracy {pct(run.test_accuracy)}",
-        describe(run),
+        describe_run(run),
     )
 
     epochs = run.column("epoch")
