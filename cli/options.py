@@ -18,7 +18,8 @@ import typer
 from nnfun.errors import ConfigError
 from nnfun.io.datasets import FILES, find_file, resolve_data_dir
 from nnfun.recipes import OptimizerName, ScheduleName, recipe_names
-from nnfun.recipes.settings import SETTINGS, Setting
+from nnfun.recipes.settings import SETTINGS
+from nnfun.recipes.table import Setting
 
 __all__ = [
     "DataDir",
