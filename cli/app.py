@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 import nnfun
+from nnfun_cli import help_format
 from nnfun_cli.compare_command import compare
 from nnfun_cli.inspect_commands import evaluate, gradcheck, report
 from nnfun_cli.predict_command import predict
@@ -20,6 +21,8 @@ from nnfun_cli.sweep_command import sweep
 from nnfun_cli.train_command import list_recipes, resolve_config, train
 
 __all__ = ["app", "main", "resolve_config"]
+
+help_format.apply()
 
 app = typer.Typer(
     help="nnfun: a handwritten-digit recogniser, a neural network written from first principles in NumPy.",

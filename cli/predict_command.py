@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +97,7 @@ def predict(
     json: Annotated[
         bool,
         typer.Option(
-            "--json", help="Print one JSON document: {predictions: [...], errors: [...]}."
+            "--json", help="Print one JSON document: the predictions and the errors."
         ),
     ] = False,
     jsonl: Annotated[
@@ -149,16 +150,35 @@ def _outcomes(
         try:
             paths = images.collect_inputs([given], recursive=recursive)
         except NnfunError as exc:
-            yield Failure(str(given), str(exc))
+            hint = "" if recursive or not _has_deeper_images(given) else _RECURSIVE_HINT
+            yield failure(given, f"{exc}{hint}")
             continue
         for path in paths:
             try:
                 pictures = images.read_images(path)
                 found = [predict_picture(params, label, p, raw) for label, p in pictures]
             except NnfunError as exc:
-                yield Failure(str(path), str(exc))
+                yield failure(path, str(exc))
                 continue
             yield from found
+
+
+_RECURSIVE_HINT = "; its sub-folders hold some: add --recursive to read them"
+
+
+def failure(path: Path, message: str) -> Failure:
+    """A Failure whose message names the file, so each error line says which file it is about."""
+    name = str(path)
+    return Failure(name, message if name in message else f"{name}: {message}")
+
+
+def _has_deeper_images(folder: Path, look_at: int = 10_000) -> bool:
+    """Whether a folder's sub-folders hold a picture: stops at the first, or after `look_at` entries."""
+    try:
+        entries = itertools.islice(folder.rglob("*"), look_at) if folder.is_dir() else ()
+        return any(p.suffix.lower() in images.IMAGE_SUFFIXES and p.is_file() for p in entries)
+    except OSError:
+        return False
 
 
 def _print_predictions(predictions: list[Prediction], show: bool) -> None:

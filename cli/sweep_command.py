@@ -21,6 +21,7 @@ from nnfun.errors import ConfigError, NnfunError
 from nnfun.io import recipes
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
 from nnfun.io.files import write_json
+from nnfun_cli.choices import RecipeName
 from nnfun_cli.plots.style import PlotsUnavailable
 from nnfun_cli.plots.sweep import sweep_figure
 from nnfun_cli.progress import Interrupted
@@ -112,7 +113,7 @@ def sweep(
         Path, typer.Option(help="Where sweep folders go.", rich_help_panel=SWEEP)
     ] = Path("sweeps"),
     recipe: Annotated[
-        str,
+        RecipeName,
         typer.Option(help="The shipped recipe to start from.", rich_help_panel=BASE),
     ] = "seed",
     config_file: Annotated[

@@ -1,0 +1,46 @@
+"""Two corrections to how Typer prints `--help`, applied once when the app is built.
+
+Recent Typer versions print a flag's Python type as if it took a value (`--json <bool>`,
+`-h <bool>`) and wrap required arguments in braces in the usage line (`{model} {files}...`).
+A flag takes no value, and the usual convention for a required argument is its name alone
+(`MODEL FILES...`), optional ones in brackets. `tests/test_terminal.py` reads every command's
+help to keep it that way, whatever Typer's version.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+from typer import core
+
+_LIST = re.compile(r"list\[(\w+)\]")
+
+
+def _value_type(original: Any) -> Any:
+    """A flag shows no type; a repeatable value shows its item's type (`<path>`, not `<list[Path]>`)."""
+
+    def display_type_rich(self: Any, ctx: click.Context) -> str | None:
+        if getattr(self, "is_flag", False):
+            return None
+        text = original(self, ctx)
+        return _LIST.sub(lambda m: m.group(1).lower(), text) if text else text
+
+    return display_type_rich
+
+
+def _usage_name(self: core.TyperArgument) -> str:
+    name = (self.metavar or self.name or "").upper()
+    name = name if self.required else f"[{name}]"
+    return name + ("..." if self.nargs != 1 else "")
+
+
+def apply() -> None:
+    """Flags show no type, lists their item's; required arguments show as `NAME`, optional ones as `[NAME]`."""
+    for kind in (core.TyperOption, core.TyperArgument):
+        if "_nnfun_help" not in vars(kind):
+            kind.display_type_rich = _value_type(kind.display_type_rich)  # type: ignore[method-assign]
+            kind._nnfun_help = True  # type: ignore[attr-defined]
+    if hasattr(core.TyperArgument, "_usage_display_name"):
+        core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
