@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,12 +74,19 @@ def predict(
         Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
     ],
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="Images (PNG, JPEG, BMP, GIF, PGM/PPM), .npy arrays, IDX files or folders of them.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    samples: Annotated[
+        bool,
+        typer.Option(
+            "--samples",
+            help="Also read the sample digits shipped with nnfun (drawn, photographed, a blank page).",
+        ),
+    ] = False,
     raw: Annotated[
         bool,
         typer.Option(
@@ -109,6 +117,8 @@ def predict(
 ) -> None:
     """Recognise the digit in each file: predicted digit, confidence and the top 3.
 
+    No pictures at hand? `--samples` reads the ones shipped with nnfun.
+
     Photos and drawings are converted like MNIST was made (greyscale, ink made white on black,
     cropped, scaled to 20 px, centred by mass in 28x28). A picture with no ink gets "no digit
     found". A file that cannot be read gets its own error line; the others are still predicted.
@@ -117,6 +127,9 @@ def predict(
     with user_errors():
         if json and jsonl:
             raise ConfigError("choose one of --json and --jsonl")
+        files = [*(files or []), *(nnfun.samples().values() if samples else [])]
+        if not files:
+            raise ConfigError("name the pictures to read, or add --samples to try nnfun's own")
         params = load_model(model)
         nnfun.check_fits(params, 28 * 28)  # every picture becomes a 28x28 MNIST-style image
     predictions: list[Prediction] = []
@@ -156,11 +169,17 @@ def _outcomes(
         for path in paths:
             try:
                 pictures = images.read_images(path)
-                found = [predict_picture(params, label, p, raw) for label, p in pictures]
+                found = [predict_picture(params, _shown(label), p, raw) for label, p in pictures]
             except NnfunError as exc:
                 yield failure(path, str(exc))
                 continue
             yield from found
+
+
+def _shown(label: str) -> str:
+    """How a picture is named in the output: a shipped sample as `samples/NAME`."""
+    folder = str(next(iter(nnfun.samples().values())).parent)
+    return "samples" + label[len(folder) :] if label.startswith(folder + os.sep) else label
 
 
 _RECURSIVE_HINT = "; its sub-folders hold some: add --recursive to read them"
@@ -186,7 +205,7 @@ def _print_predictions(predictions: list[Prediction], show: bool) -> None:
         for p in predictions:
             out.print(
                 digit_art.prediction_panel(
-                    p.file, p.seen, p.probs, color=out.draws_in_colour, width=out.width
+                    p.file, p.seen, p.probs, color=out.draws_in_colour, width=out.fit_width
                 )
             )
         return

@@ -9,6 +9,7 @@ from .files import atomic_write_bytes, read_json, write_json
 from .images import read_image, read_images
 from .models import load_model, save_model
 from .runs import Run, load_run
+from .samples import samples
 from .session import train_run
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "read_images",
     "read_json",
     "resolve_data_dir",
+    "samples",
     "save_checkpoint",
     "save_model",
     "train_run",
