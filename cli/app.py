@@ -12,6 +12,7 @@ import typer
 import nnfun
 from nnfun_cli import help_format
 from nnfun_cli.compare_command import compare
+from nnfun_cli.export_command import export
 from nnfun_cli.inspect_commands import evaluate, gradcheck, report
 from nnfun_cli.predict_command import predict
 from nnfun_cli.serve import serve
@@ -64,6 +65,7 @@ app.command()(predict)
 app.command()(serve)
 app.command()(report)
 app.command()(compare)
+app.command()(export)
 # The sweep passes the flags it does not know to train's parser: they set the base recipe.
 app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},

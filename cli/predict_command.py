@@ -104,9 +104,7 @@ def predict(
     ] = False,
     json: Annotated[
         bool,
-        typer.Option(
-            "--json", help="Print one JSON document: the predictions and the errors."
-        ),
+        typer.Option("--json", help="Print one JSON document: the predictions and the errors."),
     ] = False,
     jsonl: Annotated[
         bool,

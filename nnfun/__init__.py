@@ -15,7 +15,7 @@ from .batching import batches, num_batches, scale_pixels, shuffle, split_validat
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
 from .inference import as_rows, check_fits, predict, predict_proba
-from .io import load_dataset, load_model, read_image, samples, save_model
+from .io import export_onnx, load_dataset, load_model, read_image, samples, save_model
 from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
 from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
 from .network import dropout_masks, forward, forward_backward, grads
@@ -79,6 +79,7 @@ __all__ = [
     "cross_entropy",
     "dropout_masks",
     "evaluate",
+    "export_onnx",
     "final_params",
     "fit",
     "forward",

@@ -611,7 +611,24 @@ def serve_cases(f: Files) -> Iterator[Case]:
         yield case(f"serve --port {port}", "serve", f.run, "--port", port, usage=True)  # a range
 
 
+def export_cases(f: Files) -> Iterator[Case]:
+    target = f.root / "exported.onnx"
+    for name, model in _model_paths(f):
+        if name != "outputs_5.npz":  # a model of digits 0-4 exports like any other
+            yield case(f"export model {name}", "export", model, target)
+    for name, path in (
+        ("over the model", f.run / "model.npz"),
+        ("without .onnx", f.root / "model"),
+        ("under a file", f.root / "a_file" / "m.onnx"),
+        ("a long name", f.root / f"{LONG}.onnx"),
+        ("into a folder", f.run),
+    ):
+        yield case(f"export {name}", "export", f.run, path)
+    yield case("export without a target", "export", f.run, usage=True)
+
+
 CASES: dict[str, Callable[[Files], Iterator[Case]]] = {
+    "export": export_cases,
     "sweep": sweep_cases,
     "serve": serve_cases,
     "train": train_cases,

@@ -7,7 +7,7 @@ from .checkpoints import load_checkpoint, save_checkpoint
 from .datasets import Dataset, load_dataset, load_test_set, resolve_data_dir
 from .files import atomic_write_bytes, read_json, write_json
 from .images import read_image, read_images
-from .models import load_model, save_model
+from .models import export_onnx, load_model, save_model
 from .runs import Run, load_run
 from .samples import samples
 from .session import train_run
@@ -16,6 +16,7 @@ __all__ = [
     "Dataset",
     "Run",
     "atomic_write_bytes",
+    "export_onnx",
     "load_checkpoint",
     "load_dataset",
     "load_model",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import ModelError, NnfunError
 from ..params import Params
+from ..onnx_format import to_onnx
 from ..serialize import params_from_npz, params_to_npz
 from .files import atomic_write_bytes, read_capped
 from .runs import CONFIG_JSON, MODEL
@@ -41,3 +42,18 @@ def load_model(path: str | Path) -> Params:
         return params_from_npz(data, MAX_MODEL_BYTES)
     except ModelError as exc:
         raise ModelError(f"{file}: {exc}") from None
+
+
+def export_onnx(params: Params, path: str | Path) -> Path:
+    """Write the network as an ONNX model (see `nnfun.onnx_format`); returns the path written.
+
+    Input `pixels`: `(n, 784)` float32 in [0, 1], as `scale_pixels` gives; output
+    `probabilities`: `(n, 10)`. Written to a temporary name and renamed, like every nnfun file.
+    """
+    from .. import __version__
+
+    target = Path(path)
+    if target.suffix.lower() != ".onnx":
+        raise NnfunError(f"an ONNX file's name ends in .onnx (got {target})")
+    atomic_write_bytes(target, to_onnx(params, producer_version=__version__))
+    return target
