@@ -18,8 +18,10 @@ from rich.table import Table
 from rich.text import Text
 
 from nnfun.errors import NnfunError
-from nnfun.io.runs import Run, config_differences, format_setting, load_run, run_labels
+from nnfun.io.runs import Run, load_run
 from nnfun_cli import plots
+from nnfun_cli.options import json_option
+from nnfun_cli.run_display import config_differences, format_setting, run_labels
 from nnfun_cli.shell import PIPE_WIDTH, emit_json, err, out, user_errors
 from nnfun_cli.tables import titled
 
@@ -139,9 +141,7 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    json: Annotated[
-        bool, typer.Option("--json", help="Print the comparison as JSON only.")
-    ] = False,
+    json: Annotated[bool, json_option("the comparison")] = False,
 ) -> None:
     """Compare runs: the settings that differ, best validation and test accuracy, training time."""
     with user_errors():

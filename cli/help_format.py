@@ -9,6 +9,7 @@ help to keep it that way, whatever Typer's version.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ _LIST = re.compile(r"list\[(\w+)\]")
 def _value_type(original: Any) -> Any:
     """A flag shows no type; a repeatable value shows its item's type (`<path>`, not `<list[Path]>`)."""
 
+    @functools.wraps(original)
     def display_type_rich(self: Any, ctx: click.Context) -> str | None:
         if getattr(self, "is_flag", False):
             return None
@@ -38,9 +40,8 @@ def _usage_name(self: core.TyperArgument) -> str:
 
 def apply() -> None:
     """Flags show no type, lists their item's; required arguments show as `NAME`, optional ones as `[NAME]`."""
-    for kind in (core.TyperOption, core.TyperArgument):
-        if "_nnfun_help" not in vars(kind):
-            kind.display_type_rich = _value_type(kind.display_type_rich)  # type: ignore[method-assign]
-            kind._nnfun_help = True  # type: ignore[attr-defined]
+    if not hasattr(core.TyperOption.display_type_rich, "__wrapped__"):  # once only
+        core.TyperOption.display_type_rich = _value_type(core.TyperOption.display_type_rich)  # type: ignore[method-assign]
+        core.TyperArgument.display_type_rich = _value_type(core.TyperArgument.display_type_rich)  # type: ignore[method-assign]
     if hasattr(core.TyperArgument, "_usage_display_name"):
         core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]

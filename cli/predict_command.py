@@ -18,8 +18,9 @@ import nnfun
 from nnfun.errors import ConfigError, NnfunError
 from nnfun.io import images
 from nnfun.io.models import load_model
-from nnfun.reading import read_digit
+from nnfun.recognition import read_digit
 from nnfun_cli import digit_art
+from nnfun_cli.options import ModelPath
 from nnfun_cli.shell import FAILED, emit_json, err, error_line, out, user_errors
 
 
@@ -70,9 +71,7 @@ def prediction_record(p: Prediction) -> dict[str, Any]:
 
 
 def predict(
-    model: Annotated[
-        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
-    ],
+    model: ModelPath,
     files: Annotated[
         list[Path] | None,
         typer.Argument(

@@ -11,7 +11,7 @@ from .errors import ConfigError
 from .losses import cross_entropy
 from .network import Masks, forward, grads
 from .params import Params, cast
-from .recipe import MAX_SEED
+from .recipes.settings import MAX_SEED
 
 TINY = 1e-12
 MAX_PARAMETERS = 20_000

@@ -400,6 +400,7 @@ def train_cases(f: Files) -> Iterator[Case]:
         "--dropout": [1, -0.1, "nan"],
         "--input-dropout": [1, "inf"],
         "--label-smoothing": [1, "nan"],
+        "--ema": [1, -0.1, "nan", "inf"],
         "--shift": [-1, "inf"],
         "--rotate": [-1, "nan"],
         "--scale": [1, -0.5],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelError, NnfunError
-from ..params import Params
 from ..onnx_format import to_onnx
+from ..params import Params
 from ..serialize import params_from_npz, params_to_npz
 from .files import atomic_write_bytes, read_capped
 from .runs import CONFIG_JSON, MODEL

@@ -16,19 +16,18 @@ from typing import Annotated, Any, Protocol
 import typer
 from rich.text import Text
 
-from nnfun import Config
+from nnfun import Config, recipes
 from nnfun.errors import ConfigError, NnfunError
-from nnfun.io import recipes
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
 from nnfun.io.files import write_json
-from nnfun_cli.choices import RecipeName
+from nnfun_cli.options import DataDir, RecipeName
 from nnfun_cli.plots.style import PlotsUnavailable
 from nnfun_cli.plots.sweep import sweep_figure
 from nnfun_cli.progress import Interrupted
-from nnfun_cli.shell import FAILED, INTERRUPTED, DataDir, err, fail, out, user_errors
-from nnfun_cli.sweep_events import LiveView, TrialEnd
-from nnfun_cli.sweep_local import cores, run_local, threads_per_worker
-from nnfun_cli.sweep_plan import (
+from nnfun_cli.shell import FAILED, INTERRUPTED, err, fail, out, user_errors
+from nnfun_cli.sweep.events import LiveView, TrialEnd
+from nnfun_cli.sweep.local import cores, run_local, threads_per_worker
+from nnfun_cli.sweep.plan import (
     Spec,
     SweepFile,
     Trial,
@@ -40,8 +39,8 @@ from nnfun_cli.sweep_plan import (
     parse_seeds,
     parse_sweep_file,
 )
-from nnfun_cli.sweep_summary import rank, read_result, summary_json, table
-from nnfun_cli.sweep_trial import saved_config, trial_state
+from nnfun_cli.sweep.summary import rank, read_result, summary_json, table
+from nnfun_cli.sweep.trial import saved_config, trial_state
 from nnfun_cli.train_command import NOT_SETTINGS, resolve_config, train
 
 SWEEP, BASE, ENGINE = "What to vary", "Base recipe", "Where the trials run"
@@ -325,7 +324,7 @@ def _run(
     try:
         with LiveView(err, len(trials), len(trials) - len(todo)) as view:
             if engine.scheduler:
-                from nnfun_cli.sweep_dask import run_dask
+                from nnfun_cli.sweep.cluster import run_dask
 
                 return run_dask(engine.scheduler, todo, sweep_dir, data, view)
             return run_local(

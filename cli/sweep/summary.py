@@ -20,9 +20,10 @@ from rich.table import Table
 import nnfun
 from nnfun import Config
 from nnfun.io.files import read_json
-from nnfun.io.runs import Run, format_setting, load_run
-from nnfun_cli.sweep_plan import Trial
-from nnfun_cli.sweep_trial import DIVERGED_FILE, trial_state
+from nnfun.io.runs import Run, load_run
+from nnfun_cli.run_display import format_setting
+from nnfun_cli.sweep.plan import Trial
+from nnfun_cli.sweep.trial import DIVERGED_FILE, trial_state
 from nnfun_cli.tables import titled
 
 RANKED_BY = "best validation accuracy over the epochs, mean over seeds"

@@ -17,7 +17,8 @@ from nnfun.errors import NnfunError
 from nnfun.io.files import read_json
 from nnfun.io.models import load_model, model_file
 from nnfun.io.runs import CONFIG_JSON, METRICS
-from nnfun_cli.serve_api import DigitServer
+from nnfun_cli.options import ModelPath
+from nnfun_cli.serve.api import DigitServer
 from nnfun_cli.shell import err, out, user_errors
 
 DEFAULT_PORT = 8000
@@ -26,9 +27,7 @@ PORTS_TRIED = 100
 
 
 def serve(
-    model: Annotated[
-        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
-    ],
+    model: ModelPath,
     host: Annotated[
         str,
         typer.Option(help="Address to listen on; anything but loopback lets other machines in."),
