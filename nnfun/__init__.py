@@ -11,6 +11,7 @@ from . import recipes
 from .augment import Augmentation, augment
 from .averaging import average_of, ema_decay_at, ema_init, ema_update, with_average
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
+from .ensemble import Model
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
 from .gradient_transforms import (
@@ -51,6 +52,7 @@ __all__ = [
     "DivergedError",
     "EpochRecord",
     "GradientTransformation",
+    "Model",
     "ModelError",
     "NnfunError",
     "OptState",

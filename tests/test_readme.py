@@ -1,7 +1,7 @@
 """The README's Python examples run as written, each on its own, in an empty folder.
 
 Each ```python block runs as a separate `python -c` process in a fresh folder, as a reader would
-paste it: nothing from an earlier block, no picture but the samples shipped with nnfun, the data
+paste it: nothing from an earlier block (unless its first line says which one it continues), no picture but the samples shipped with nnfun, the data
 from `NNFUN_DATA` (a small copy of MNIST). The one block that says it runs in the folder of the
 `nnfun export` above gets that folder: the README's own `nnfun export` line, run there first.
 """
@@ -57,6 +57,10 @@ def test_readme_python_example_runs_alone(
             [str(Path(sys.executable).parent / "nnfun"), *argv[1:]], cwd=folder, capture_output=True
         )
         assert exported.returncode == 0, exported.stderr
+    continued = re.match(r"# continues the (first|previous) example", code)
+    if continued:  # run after the example it continues, as a reader would
+        index = [c for c, _ in BLOCKS].index(code)
+        code = BLOCKS[0 if continued[1] == "first" else index - 1][0] + code
     result = run_alone(code, folder, small_mnist)
     assert result.returncode == 0, f"README.md:{line}:\n{result.stderr}"
     lines = result.stdout.splitlines()
@@ -66,6 +70,8 @@ def test_readme_python_example_runs_alone(
         assert val > 85 and test > 85, lines
         assert lines[-1] == "the sample seven reads as 7", lines
         assert (folder / "my_model.npz").is_file()
+    if "with_average" in code:
+        assert lines[-1].startswith("ensemble of 2: test accuracy"), lines
     if "sgd_step" in code:
         assert lines[-1].startswith("epoch 2: last batch loss"), lines
     if "onnxruntime" in code:

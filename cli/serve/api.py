@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from nnfun import Params
+from nnfun import Model
 from nnfun.errors import NnfunError
 from nnfun.io.images import decode_images
 from nnfun.recognition import read_digit
@@ -106,14 +106,14 @@ def static_files() -> dict[str, Response]:
 
 
 class DigitServer(ThreadingHTTPServer):
-    """A threaded HTTP server holding one model, read-only, and the page's files."""
+    """A threaded HTTP server holding one model (or an ensemble), read-only, and the page's files."""
 
     daemon_threads = True
 
     def __init__(
         self,
         address: tuple[str, int],
-        params: Params,
+        params: Model,
         model_info: Mapping[str, Any],
         *,
         client_timeout: float = CLIENT_TIMEOUT,
