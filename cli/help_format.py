@@ -4,7 +4,8 @@ Recent Typer versions print a flag's Python type as if it took a value (`--json 
 `-h <bool>`) and wrap required arguments in braces in the usage line (`{model} {files}...`).
 A flag takes no value, and the usual convention for a required argument is its name alone
 (`MODEL FILES...`), optional ones in brackets. `tests/test_terminal.py` reads every command's
-help to keep it that way, whatever Typer's version.
+help to keep it that way, whatever Typer's version. (Typer vendors its own Click: nothing here
+imports `click`, which an install of nnfun need not have.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import functools
 import re
 from typing import Any
 
-import click
 from typer import core
 
 _LIST = re.compile(r"list\[(\w+)\]")
@@ -23,7 +23,7 @@ def _value_type(original: Any) -> Any:
     """A flag shows no type; a repeatable value shows its item's type (`<path>`, not `<list[Path]>`)."""
 
     @functools.wraps(original)
-    def display_type_rich(self: Any, ctx: click.Context) -> str | None:
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
         if getattr(self, "is_flag", False):
             return None
         text = original(self, ctx)

@@ -8,7 +8,10 @@ without a word in pyproject.toml.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
+import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -45,3 +48,36 @@ def test_the_licence_is_an_spdx_expression_with_its_file() -> None:
     assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
     requires = " ".join(PROJECT["build-system"]["requires"])
     assert "setuptools>=77" in requires  # the first setuptools that reads SPDX licences
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Top-level names imported when `path` is imported (not inside functions or TYPE_CHECKING)."""
+    names: set[str] = set()
+    body = list(ast.parse(path.read_text()).body)
+    while body:
+        node = body.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            body += node.orelse
+        elif isinstance(node, ast.If | ast.Try):
+            body += [*node.body, *getattr(node, "orelse", []), *getattr(node, "handlers", [])]
+        elif isinstance(node, ast.ExceptHandler):
+            body += node.body
+        elif isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_importing_nnfun_needs_only_the_runtime_dependencies() -> None:
+    """An optional or indirect package (click, matplotlib, PIL) is imported only where used.
+
+    A dev install has them all, so a stray module-level import would pass every other test and
+    still break `nnfun` for a user who installed nothing extra.
+    """
+    runtime = {re.split(r"[<>=\[ ]", d)[0] for d in PROJECT["project"]["dependencies"]}
+    allowed = runtime | set(sys.stdlib_module_names) | {"nnfun", "nnfun_cli", "__future__"}
+    for folder in SETUPTOOLS["package-dir"].values():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            extra = module_level_imports(path) - allowed
+            assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)} when imported"

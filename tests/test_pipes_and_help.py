@@ -14,8 +14,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -25,18 +25,18 @@ from nnfun_cli.app import app
 HELP_SLIPS = re.compile(r"<bool>|[{}]|list\[")
 
 
-def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     """Every command and sub-command path of the app, the app itself first."""
     found = [prefix]
     for name, command in group.commands.items():
-        if isinstance(command, click.Group):
+        if hasattr(command, "commands"):  # a group
             found += commands(command, (*prefix, name))
         else:
             found.append((*prefix, name))
     return found
 
 
-COMMANDS = commands(typer.main.get_command(app))  # type: ignore[arg-type]
+COMMANDS = commands(typer.main.get_command(app))
 
 
 def nnfun(
