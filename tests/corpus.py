@@ -543,7 +543,7 @@ def predict_cases(f: Files) -> Iterator[Case]:
     yield case("predict a long name", "predict", f.run, f.root / LONG)
     yield case("predict --raw 45 MP", "predict", f.run, f.pictures / "45_megapixels.png", "--raw")
     yield case("predict --raw a stack", "predict", f.run, f.pictures / "5d.npy", "--raw")
-    yield case("predict without pictures", "predict", f.run, usage=True)
+    yield case("predict without pictures", "predict", f.run)  # says: or add --samples
     for name, model in _model_paths(f):  # a bad second member of an ensemble
         yield case(f"predict --with {name}", "predict", f.run, picture, "--with", model)
     yield case("predict --with outputs_5", "predict", f.run, picture, "--with", f.models / "outputs_5.npz")  # fmt: skip
