@@ -7,7 +7,7 @@ ARGS   ?=
 # a warning of category InformationOnly); nothing to act on, so make keeps the install quiet.
 PIP    := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip
 
-.PHONY: train test check lint typecheck bench format clean
+.PHONY: train test test-fast check lint typecheck bench format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ train: $(VENV)/.runtime
 ## test: create .venv with the dev tools, then lint, type-check and run the test suite
 test: $(VENV)/.dev check
 	$(BIN)/python -m pytest
+
+## test-fast: the pure core's lane, in seconds (no CLI, no real MNIST, no browser)
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -m "not slow and not mnist and not e2e"
 
 check: lint typecheck
 

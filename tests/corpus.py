@@ -597,7 +597,17 @@ def recipes_cases(f: Files) -> Iterator[Case]:
 
 
 def sweep_cases(f: Files) -> Iterator[Case]:
-    base = ("sweep", "--data-dir", f.data, "--out", f.root / "sweeps", "--name", "s", "--epochs", 1)
+    base = (
+        "sweep",
+        "--data-dir",
+        f.data,
+        "--root",
+        f.root / "sweeps",
+        "--name",
+        "s",
+        "--epochs",
+        1,
+    )
     for grid in ("lr", "bogus=1", "lr=x", "lr=", "hidden=0", "epochs=1,2=3", "lr=-1,0.1"):
         yield case(f"sweep --grid {grid}", *base, "--grid", grid)
     for flag, value in (
@@ -614,6 +624,10 @@ def sweep_cases(f: Files) -> Iterator[Case]:
     yield case("sweep --ema 1", *base, "--grid", "hidden=8,16", "--ema", "1")
     for value in ("-1", "x", "1.5"):
         yield case(f"sweep --ensemble {value}", *base, "--ensemble", value, usage=True)
+    for i, value in enumerate(("-1", '"3"', "1.5", "true", "[2]")):
+        path = f.root / f"sweep_ensemble_{i}.toml"
+        path.write_text(f"ensemble = {value}\n[grid]\nhidden = [8, 16]\n")
+        yield case(f"sweep --file ensemble = {value}", *base, "--file", path)
 
 
 def serve_cases(f: Files) -> Iterator[Case]:
