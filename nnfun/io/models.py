@@ -11,6 +11,7 @@ from ..errors import ModelError, NnfunError
 from ..onnx_format import to_onnx
 from ..params import Params
 from ..serialize import params_from_npz, params_to_npz
+from ..version import __version__
 from .files import atomic_write_bytes, read_capped, read_json
 from .runs import CONFIG_JSON, METRICS, MODEL
 
@@ -76,8 +77,6 @@ def export_onnx(params: Params, path: str | Path) -> Path:
     Input `pixels`: `(n, 784)` float32 in [0, 1], as `scale_pixels` gives; output
     `probabilities`: `(n, 10)`. Written to a temporary name and renamed, like every nnfun file.
     """
-    from .. import __version__
-
     target = Path(path)
     if target.suffix.lower() != ".onnx":
         raise NnfunError(f"an ONNX file's name ends in .onnx (got {target})")
