@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: train test check lint typecheck bench format clean
+.PHONY: train test test-fast check lint typecheck bench format clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ train: $(VENV)/.runtime
 ## test: create .venv with the dev tools, then lint, type-check and run the test suite
 test: $(VENV)/.dev check
 	$(BIN)/python -m pytest
+
+## test-fast: the pure core's lane, in seconds (no CLI, no real MNIST, no browser)
+test-fast: $(VENV)/.dev
+	$(BIN)/python -m pytest -m "not slow and not mnist and not e2e"
 
 check: lint typecheck
 

@@ -63,11 +63,7 @@ app.command()(predict)
 app.command()(serve)
 app.command()(report)
 app.command()(compare)
-# The sweep passes the flags it does not know to train's parser: they set the base recipe.
-app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    epilog=SWEEP_EPILOG,
-)(sweep)
+app.command(epilog=SWEEP_EPILOG)(sweep)
 
 
 def main() -> Any:

@@ -22,7 +22,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from .optim import Optimizer, OptState
-from .params import Params, freeze
+from .params import Params, freeze, seal
 
 Mask = Callable[[str], bool]
 
@@ -43,18 +43,13 @@ class GradientTransformation(NamedTuple):
 
 
 def _no_state(params: Params) -> OptState:
-    return freeze({})
+    return seal({})
 
 
 def _shared(a: np.ndarray) -> np.ndarray:
     """An array passed through unchanged: kept if already read-only, else copied (so the caller's
     array never has its flags changed, nor can change ours later)."""
     return a if not a.flags.writeable else a.copy()
-
-
-def _view(arrays: Mapping[str, np.ndarray]) -> OptState:
-    """An immutable mapping of the same arrays (copies only of writable ones)."""
-    return freeze({k: _shared(a) for k, a in arrays.items()})
 
 
 def stateless(
@@ -69,7 +64,7 @@ def stateless(
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
     ) -> tuple[Params, OptState]:
-        return freeze(dict(fn(updates, params, lr))), state
+        return seal(dict(fn(updates, params, lr))), state
 
     return GradientTransformation(_no_state, update)
 
@@ -87,7 +82,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         state: dict[str, np.ndarray] = {}
         for i, t in enumerate(transforms):
             state |= {f"{i}.{k}": _shared(a) for k, a in t.init(params).items()}
-        return freeze(state)
+        return seal(state)
 
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
@@ -96,9 +91,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         for i, t in enumerate(transforms):
             prefix = f"{i}."
             own = {k.removeprefix(prefix): a for k, a in state.items() if k.startswith(prefix)}
-            updates, inner = t.update(updates, _view(own), params, lr=lr)
+            updates, inner = t.update(updates, freeze(own), params, lr=lr)
             new_state |= {prefix + k: _shared(a) for k, a in inner.items()}
-        return updates, freeze(new_state)
+        return updates, seal(new_state)
 
     return GradientTransformation(init, update)
 
@@ -110,7 +105,7 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
     """
 
     def select(arrays: Params) -> Params:
-        return _view({k: a for k, a in arrays.items() if mask(k)})
+        return freeze({k: a for k, a in arrays.items() if mask(k)})
 
     def init(params: Params) -> OptState:
         return inner.init(select(params))
@@ -120,7 +115,7 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
     ) -> tuple[Params, OptState]:
         chosen, new_state = inner.update(select(updates), state, select(params), lr=lr)
         out = {k: chosen[k] if mask(k) else _shared(u) for k, u in updates.items()}
-        return freeze(out), new_state
+        return seal(out), new_state
 
     return GradientTransformation(init, update)
 
@@ -215,7 +210,7 @@ def trace(momentum: float = 0.9, nesterov: bool = False) -> GradientTransformati
     mu = float(momentum)
 
     def init(params: Params) -> OptState:
-        return freeze({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
+        return seal({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
 
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
@@ -231,7 +226,7 @@ def trace(momentum: float = 0.9, nesterov: bool = False) -> GradientTransformati
                 out[k] = ahead
             else:
                 out[k] = v
-        return freeze(out), freeze(velocity)
+        return seal(out), seal(velocity)
 
     return GradientTransformation(init, update)
 
@@ -253,7 +248,7 @@ def scale_by_adam(
         state = {f"m.{k}": np.zeros_like(w) for k, w in params.items()}
         state |= {f"v.{k}": np.zeros_like(w) for k, w in params.items()}
         state["step"] = np.zeros((), dtype=np.int64)
-        return freeze(state)
+        return seal(state)
 
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
@@ -275,14 +270,14 @@ def scale_by_adam(
             step /= c1
             out[k] = step
             new_state[f"m.{k}"], new_state[f"v.{k}"] = m, v
-        return freeze(out), freeze(new_state)
+        return seal(out), seal(new_state)
 
     return GradientTransformation(init, update)
 
 
 def apply_updates(params: Params, updates: Params) -> Params:
     """`w = w + u` for every parameter, as new read-only arrays."""
-    return freeze({k: w + updates[k] for k, w in params.items()})
+    return seal({k: w + updates[k] for k, w in params.items()})
 
 
 def as_optimizer(transform: GradientTransformation) -> Optimizer:

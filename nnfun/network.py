@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .losses import softmax_cross_entropy
-from .params import Params, freeze, num_layers
+from .params import Params, num_layers, seal
 
 # One mask per layer input: masks[0] multiplies the pixels, masks[i] the output of hidden layer i.
 # None means "no dropout there". See `dropout_masks`.
@@ -91,7 +91,7 @@ def forward_backward(
             if mask is not None:
                 delta *= mask  # a dropped unit passes no gradient back
             delta *= a > 0  # relu'(z) = 1 where the unit was active, else 0
-    return loss, freeze({k: g[k] for k in params}), logits
+    return loss, seal({k: g[k] for k in params}), logits
 
 
 def grads(

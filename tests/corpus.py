@@ -597,7 +597,17 @@ def recipes_cases(f: Files) -> Iterator[Case]:
 
 
 def sweep_cases(f: Files) -> Iterator[Case]:
-    base = ("sweep", "--data-dir", f.data, "--out", f.root / "sweeps", "--name", "s", "--epochs", 1)
+    base = (
+        "sweep",
+        "--data-dir",
+        f.data,
+        "--root",
+        f.root / "sweeps",
+        "--name",
+        "s",
+        "--epochs",
+        1,
+    )
     for grid in ("lr", "bogus=1", "lr=x", "lr=", "hidden=0", "epochs=1,2=3", "lr=-1,0.1"):
         yield case(f"sweep --grid {grid}", *base, "--grid", grid)
     for flag, value in (
