@@ -3,6 +3,9 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 ARGS   ?=
+# setuptools announces every editable install with a multi-line notice ("Editable installation",
+# a warning of category InformationOnly); nothing to act on, so make keeps the install quiet.
+PIP    := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip
 
 .PHONY: train test test-fast check lint typecheck bench format clean
 
@@ -11,11 +14,11 @@ $(BIN)/activate:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet -e ".[all]"
+	$(PIP) install --quiet -e ".[all]"
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/activate
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.runtime
 
 ## train: create .venv, install nnfun, train the seed recipe (extra flags: make train ARGS="--epochs 5")
@@ -33,19 +36,19 @@ test-fast: $(VENV)/.dev
 check: lint typecheck
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check nnfun cli tests bench
-	$(BIN)/ruff format --check nnfun cli tests bench
+	$(BIN)/ruff check nnfun cli tests bench tools
+	$(BIN)/ruff format --check nnfun cli tests bench tools
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy nnfun cli
 
 format: $(VENV)/.dev
-	$(BIN)/ruff format nnfun cli tests bench
-	$(BIN)/ruff check --fix nnfun cli tests bench
+	$(BIN)/ruff format nnfun cli tests bench tools
+	$(BIN)/ruff check --fix nnfun cli tests bench tools
 
 ## bench: training speed against the matmul floor (and PyTorch, if importable)
 bench: $(VENV)/.runtime
-	$(BIN)/python -m pip install --quiet -e ".[all,bench]"
+	$(PIP) install --quiet -e ".[all,bench]"
 	$(BIN)/python bench/train_speed.py $(ARGS)
 
 clean:

@@ -109,7 +109,7 @@ def _print_summary(run: Run) -> None:
         best, epoch = run.best_val()
         prefix = "validation accuracy  "
         suffix = f"  {np.nanmin(val):.2%} to {best:.2%} (best, epoch {epoch})"
-        width = max(8, min(60, out.width - len(prefix) - len(suffix) - 1))
+        width = max(8, min(60, out.fit_width - len(prefix) - len(suffix) - 1))
         out.print(Text.assemble(prefix, (sparkline(val, width), "dodger_blue1"), suffix))
     counts = run.matrix.sum(axis=1).tolist()
     out.print(per_digit_table(m["per_class_accuracy"], counts, overall=run.test_accuracy))

@@ -209,11 +209,9 @@ def _run_and_report(
             f"{metrics['train_seconds']:.0f} s of training)",
         )
     )
-    out.print(
-        Text.assemble(
-            "results in ", (str(run_dir), "bold"), f": {MODEL}, {METRICS}, {HISTORY}, {CONFIG_JSON}"
-        )
-    )
+    # The folder alone is the last line of stdout, for scripts: RUN=$(nnfun train | tail -1).
+    err.print(f"{MODEL}, {METRICS}, {HISTORY} and {CONFIG_JSON} are in:")
+    out.print(Text(str(run_dir), style="bold"))
 
 
 def _what_was_saved(run_dir: Path, created: bool, resume: bool = True) -> str:

@@ -61,6 +61,8 @@ def with_average(optimizer: Optimizer, decay: float) -> Optimizer:
 
     def init(params: Params) -> OptState:
         state = dict(optimizer.init(params))
+        if any(k.startswith(PREFIX) for k in state):
+            raise ConfigError("this optimizer keeps an average already: wrap it only once")
         state |= {PREFIX + k: w for k, w in ema_init(params).items()}
         state[STEP] = np.zeros((), dtype=np.int64)
         return seal(state)

@@ -217,3 +217,9 @@ def test_report_says_which_weights_were_saved(random_data, tmp_path) -> None:  #
     text = " ".join(report.stdout.split())
     assert "weights averaged (EMA 0.9)" in text
     assert f"saved: the averaged weights of epoch {best}" in text
+
+
+def test_averaging_twice_is_refused() -> None:
+    twice = with_average(with_average(nf.Optimizer(nf.sgd_init, nf.sgd_step), 0.9), 0.9)
+    with pytest.raises(nf.ConfigError, match="only once"):
+        twice.init(net(0))

@@ -309,12 +309,8 @@ def _run(
     states = [trial_state(sweep_dir / t.name) for t in trials]
     todo = [t for t, s in zip(trials, states, strict=True) if s in ("new", "partial")]
     counts = ", ".join(f"{states.count(s)} {s}" for s in ("finished", "diverged", "partial", "new"))
-    err.print(
-        f"sweep {sweep_dir}: {len(trials)} trials ({counts}); {engine}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    err.print(f"sweep {sweep_dir}: {len(trials)} trials ({counts})", markup=False, highlight=False)
+    err.print(f"running on {engine}", markup=False, highlight=False)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     try:
         with LiveView(err, len(trials), len(trials) - len(todo)) as view:
