@@ -10,10 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import nnfun
-from nnfun.onnx_format import INPUT, OPSET, OUTPUT, to_onnx
+from nnfun.onnx_format import INPUT, OPSET, OUTPUT, _varint, to_onnx
 from nnfun_cli.app import app
 
 onnx = pytest.importorskip("onnx")
@@ -68,3 +70,29 @@ def test_the_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     with pytest.raises(nnfun.NnfunError, match=r"ends in \.onnx"):
         nnfun.export_onnx(params, tmp_path / "model.npz")
     assert not list(tmp_path.iterdir())
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 40), min_size=0, max_size=3),
+    outputs=st.integers(2, 10),
+    seed=st.integers(0, 2**16),
+)
+def test_any_architecture_round_trips(hidden: list[int], outputs: int, seed: int) -> None:
+    """Any depth and width (no hidden layer at all, too) gives a valid graph that agrees."""
+    rng = np.random.default_rng(seed)
+    params = nnfun.init_params((784, *hidden, outputs), rng)
+    model = to_onnx(params)
+    onnx.checker.check_model(onnx.load_from_string(model), full_check=True)
+    pixels = rng.integers(0, 256, (17, 784), dtype=np.uint8)
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    theirs = session.run([OUTPUT], {INPUT: nnfun.scale_pixels(pixels)})[0]
+    assert np.abs(theirs - nnfun.predict_proba(params, pixels)).max() <= 1e-5
+
+
+@given(st.integers(0, 2**63 - 1))
+def test_varints_decode_to_their_value(value: int) -> None:
+    """Base-128 varints as protobuf reads them: seven bits a byte, low first, high bit = more."""
+    encoded = _varint(value)
+    decoded = sum((byte & 0x7F) << (7 * i) for i, byte in enumerate(encoded))
+    assert decoded == value and all(b & 0x80 for b in encoded[:-1]) and encoded[-1] < 0x80

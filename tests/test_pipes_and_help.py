@@ -136,3 +136,18 @@ def test_train_gives_scripts_the_bare_folder(random_data: Path, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == str(folder)
     assert Path(result.stdout.splitlines()[-1], "model.npz").is_file()
+
+
+def test_no_table_has_its_own_title_or_caption() -> None:
+    """Rich wraps a table's title and caption at the table's width and pads them with spaces;
+    `tables.titled` puts them on lines of their own instead."""
+    import ast
+
+    shell = Path(__file__).resolve().parent.parent / "cli"
+    for path in sorted(shell.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("Table"):
+                words = {k.arg for k in node.keywords} & {"title", "caption"}
+                assert not words, (
+                    f"{path.name}:{node.lineno}: Table({', '.join(sorted(words))}=...)"
+                )
