@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nnfun.io import load_dataset, load_run
+from nnfun.io import load_dataset, load_model, load_run
 from nnfun.io.checkpoints import NothingToResume, load_checkpoint
 from nnfun.io.datasets import DataMissing
 from nnfun.io.runs import RunNotFinished
@@ -32,6 +32,16 @@ def test_an_unfinished_run(tmp_path: Path) -> None:
         load_run(run)
     assert caught.value.resumable and "--" not in str(caught.value)
     result = runner.invoke(app, ["report", str(run)])
+    assert result.exit_code == 2
+    assert f"continue it with: nnfun train --resume {run}" in " ".join(result.stderr.split())
+
+
+def test_a_run_without_its_model(tmp_path: Path) -> None:
+    run = started_run(tmp_path / "run", checkpoint=True)
+    with pytest.raises(RunNotFinished) as caught:
+        load_model(run)
+    assert "--" not in str(caught.value)
+    result = runner.invoke(app, ["eval", str(run)])
     assert result.exit_code == 2
     assert f"continue it with: nnfun train --resume {run}" in " ".join(result.stderr.split())
 

@@ -94,15 +94,9 @@ def _raised_texts(path: Path) -> list[str]:
     return texts
 
 
-# Library errors that still give command-line advice: each a debt, to be worded in values and
-# settings with the shell adding the flag (as `new_run_dir` and `gradient_check` now do).
-STILL_ADVISING = {"models.py"}
-
-
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(ROOT)))
 def test_library_errors_speak_of_values_not_flags(path: Path) -> None:
-    if path.name in STILL_ADVISING or path.name == "__main__.py":
-        return
+    """The library speaks of values, settings and files; `cli/advice.py` adds the flags."""
     flags = [t for t in _raised_texts(path) if re.search(r"(^|\s)--[a-z]", t)]
     assert not flags, f"{path.name} raises errors that name flags: {flags}"
 
