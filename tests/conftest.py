@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import gzip
 import os
 from pathlib import Path
@@ -103,22 +105,20 @@ def small_run(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFac
 
 # --------------------------------------------------------------------------- test lanes
 
-SHELL_MODULES = {
-    "test_advice",
-    "test_bad_inputs",
-    "test_cli",
-    "test_download",
-    "test_figures",
-    "test_predict",
-    "test_readme",
-    "test_readme_shell",
-    "test_serve",
-    "test_sweep",
-    "test_sweep_plan",
-    "test_sweep_summary",
-    "test_terminal",
-}
-"""Modules that drive the CLI, subprocesses, servers or files: the `slow` lane."""
+SHELL_IMPORTS = ("nnfun_cli", "subprocess", "typer", "matplotlib", "selenium", "http.server")
+"""A test module importing any of these drives the CLI, processes, servers or figures: `slow`."""
+
+
+@functools.cache
+def drives_the_shell(path: Path) -> bool:
+    """Whether the test module at `path` imports the shell or spawns processes."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return any(n == s or n.startswith(s + ".") for n in names for s in SHELL_IMPORTS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -132,8 +132,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.mnist)
         if module == "test_serve_browser":
             item.add_marker(pytest.mark.e2e)
-        shell = module in SHELL_MODULES or module.endswith(("_cli", "_browser"))
-        if shell or "random_data" in fixtures:  # a data folder on disk: the CLI's world
+        if drives_the_shell(item.path) or "random_data" in fixtures:  # or a data folder on disk
             item.add_marker(pytest.mark.slow)
 
 
