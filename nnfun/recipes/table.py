@@ -28,19 +28,29 @@ class Interval:
     high: float | None = None
     closed: Literal["both", "left", "right", "neither"] = "both"
 
+    @property
+    def _left_closed(self) -> bool:
+        return self.closed in ("both", "left")
+
+    @property
+    def _right_closed(self) -> bool:
+        return self.closed in ("both", "right")
+
     def __contains__(self, value: float) -> bool:
-        left, right = self.closed in ("both", "left"), self.closed in ("both", "right")
-        above = self.low is None or value > self.low or (left and value == self.low)
-        return above and (self.high is None or value < self.high or (right and value == self.high))
+        above = self.low is None or value > self.low or (self._left_closed and value == self.low)
+        below = (
+            self.high is None or value < self.high or (self._right_closed and value == self.high)
+        )
+        return above and below
 
     def __str__(self) -> str:
         """`>= 0`, `> 0`, `in [0, 1)`, `between 1 and 1,000,000,000`."""
         low, high = _bound_text(self.low), _bound_text(self.high)
         if self.high is None:
-            return (">= " if self.closed in ("both", "left") else "> ") + low
+            return f"{'>=' if self._left_closed else '>'} {low}"
         if self.closed == "both":
             return f"between {low} and {high}"
-        left, right = "[("[self.closed not in ("left",)], ")]"[self.closed == "right"]
+        left, right = "[" if self._left_closed else "(", "]" if self._right_closed else ")"
         return f"in {left}{low}, {high}{right}"
 
 
