@@ -72,3 +72,13 @@ def describe_run(run: Run) -> str:
     took = f"{run.seconds:.1f}" if run.seconds < 10 else f"{run.seconds:.0f}"
     parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {took} s")
     return ", ".join(parts)
+
+
+def duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s`, `1 h 02 min`."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

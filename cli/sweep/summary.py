@@ -22,8 +22,7 @@ import nnfun
 from nnfun import Config
 from nnfun.io.files import read_json
 from nnfun.io.runs import Run, load_run
-from nnfun_cli.compare_command import duration
-from nnfun_cli.run_display import format_setting
+from nnfun_cli.run_display import duration, format_setting
 from nnfun_cli.sweep.plan import Trial
 from nnfun_cli.sweep.trial import DIVERGED_FILE, trial_state
 from nnfun_cli.tables import titled
