@@ -31,20 +31,25 @@ import nnfun
 from nnfun.train import EPOCH, SPLIT, rng_for, train_epoch
 
 epochs, data_dir, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-if hasattr(nnfun, "recipe"):  # the library-first layout
+if hasattr(nnfun, "recipes") or hasattr(nnfun, "recipe"):  # the library-first layouts
     from nnfun.io.datasets import load_dataset
     from nnfun.train import Regularisation
-    if name == "seed":
-        c = nnfun.Config()
-    else:
+    if hasattr(nnfun, "recipes"):  # recipes as a package
+        R = nnfun.recipes
+        split, init, build = R.split_data, R.init_network, (R.build_optimizer, R.build_schedule)
+        augmentation, load_recipe = R.build_augmentation, R.load_recipe
+    else:  # one module, nnfun/recipe.py
         from nnfun.io.recipes import load_recipe
-        c = nnfun.Config.from_dict(load_recipe(name))
+        R = nnfun.recipe
+        split, init, build = R.split, R.init_network, (R.optimizer, R.schedule)
+        augmentation = R.augmentation
+    c = nnfun.Config() if name == "seed" else nnfun.Config.from_dict(load_recipe(name))
     data = load_dataset("mnist", data_dir)
-    x, y, _, _ = nnfun.recipe.split(c, data.train_x, data.train_y)
-    params = nnfun.recipe.init_network(c, 784, 10)
-    optimizer, schedule = nnfun.recipe.optimizer(c), nnfun.recipe.schedule(c)
+    x, y, _, _ = split(c, data.train_x, data.train_y)
+    params = init(c, 784, 10)
+    optimizer, schedule = build[0](c), build[1](c)
     state = optimizer.init(params)
-    reg = Regularisation(nnfun.recipe.augmentation(c), c.dropout, c.input_dropout, c.label_smoothing)
+    reg = Regularisation(augmentation(c), c.dropout, c.input_dropout, c.label_smoothing)
     parts = dict(optimizer=optimizer, schedule=schedule, batch_size=c.batch_size, regularisation=reg)
 else:  # the layout before it
     from nnfun.train import Config, init_state

@@ -37,11 +37,11 @@ from rich.console import Console
 from rich.table import Table
 from step_limit import StepLimit, blas_info, cpu_model, describe_cpu
 
-import nnfun.recipe as recipe
+import nnfun.recipes as recipes
 from nnfun import backend
 from nnfun.batching import num_batches, scale_pixels
 from nnfun.io.datasets import load_dataset, resolve_data_dir
-from nnfun.recipe import Config
+from nnfun.recipes import Config
 from nnfun.train import EPOCH, rng_for, train_epoch
 
 HERE = Path(__file__).resolve().parent
@@ -51,12 +51,12 @@ MAX_LIMIT_RATIO = 1.15  # nnfun's step <= 1.15 x the physical limit
 
 
 class NnfunTraining:
-    """The seed recipe trained one `train_epoch` call at a time, from `recipe.init_network`."""
+    """The seed recipe trained one `train_epoch` call at a time, from `recipes.init_network`."""
 
     def __init__(self, c: Config, x: np.ndarray, y: np.ndarray) -> None:
         self.c, self.x, self.y = c, x, y
-        self.params = recipe.init_network(c, x.shape[1], 10)
-        self.optimizer, self.schedule = recipe.optimizer(c), recipe.schedule(c)
+        self.params = recipes.init_network(c, x.shape[1], 10)
+        self.optimizer, self.schedule = recipes.build_optimizer(c), recipes.build_schedule(c)
         self.opt_state = self.optimizer.init(self.params)
         self.records: list[dict[str, float]] = []
 
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(args.threads)
     print_environment(console, env)
     data = load_dataset("mnist", resolve_data_dir(args.data_dir))
-    x, y, _, _ = recipe.split(c, data.train_x, data.train_y)
+    x, y, _, _ = recipes.split_data(c, data.train_x, data.train_y)
     x, y = x[: args.images].reshape(-1, 784), y[: args.images]
     steps = num_batches(len(x), c.batch_size)
     nnfun_run, limit = NnfunTraining(c, x, y), StepLimit(x, y, c.batch_size, c.seed)

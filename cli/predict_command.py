@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +17,10 @@ from rich.text import Text
 import nnfun
 from nnfun.errors import ConfigError, NnfunError
 from nnfun.io import images
-from nnfun.io.models import load_model
-from nnfun.reading import read_digit
+from nnfun.io.models import load_models
+from nnfun.recognition import read_digit
 from nnfun_cli import digit_art
+from nnfun_cli.options import ModelPath
 from nnfun_cli.shell import FAILED, emit_json, err, error_line, out, user_errors
 
 
@@ -39,7 +42,7 @@ class Failure:
     error: str
 
 
-def predict_picture(params: nnfun.Params, file: str, picture: np.ndarray, raw: bool) -> Prediction:
+def predict_picture(params: nnfun.Model, file: str, picture: np.ndarray, raw: bool) -> Prediction:
     """The network's probabilities for one picture, or none when it has no ink (`read_digit`)."""
     seen, _, probs = read_digit(params, picture, raw=raw)
     return Prediction(file, seen, probs)
@@ -68,16 +71,21 @@ def prediction_record(p: Prediction) -> dict[str, Any]:
 
 
 def predict(
-    model: Annotated[
-        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
-    ],
+    model: ModelPath,
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="Images (PNG, JPEG, BMP, GIF, PGM/PPM), .npy arrays, IDX files or folders of them.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    samples: Annotated[
+        bool,
+        typer.Option(
+            "--samples",
+            help="Also read the sample digits shipped with nnfun (drawn, photographed, a blank page).",
+        ),
+    ] = False,
     raw: Annotated[
         bool,
         typer.Option(
@@ -95,9 +103,7 @@ def predict(
     ] = False,
     json: Annotated[
         bool,
-        typer.Option(
-            "--json", help="Print one JSON document: {predictions: [...], errors: [...]}."
-        ),
+        typer.Option("--json", help="Print one JSON document: the predictions and the errors."),
     ] = False,
     jsonl: Annotated[
         bool,
@@ -105,18 +111,32 @@ def predict(
             "--jsonl", help="Print JSON Lines: one object per image or error, as they come."
         ),
     ] = False,
+    also: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--with",
+            help="Another model (run folder or model.npz) to average with: an ensemble. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Recognise the digit in each file: predicted digit, confidence and the top 3.
+
+    No pictures at hand? `--samples` reads the ones shipped with nnfun.
 
     Photos and drawings are converted like MNIST was made (greyscale, ink made white on black,
     cropped, scaled to 20 px, centred by mass in 28x28). A picture with no ink gets "no digit
     found". A file that cannot be read gets its own error line; the others are still predicted.
-    The exit code is 1 if any file could not be read or held no digit.
+    The exit code is 1 if any file could not be read or held no digit. With --with, several
+    models answer together: their probabilities are averaged.
     """
     with user_errors():
         if json and jsonl:
             raise ConfigError("choose one of --json and --jsonl")
-        params = load_model(model)
+        files = [*(files or []), *(nnfun.samples().values() if samples else [])]
+        if not files:
+            raise ConfigError("name the pictures to read, or add --samples to try nnfun's own")
+        params = load_models([model, *(also or [])])
         nnfun.check_fits(params, 28 * 28)  # every picture becomes a 28x28 MNIST-style image
     predictions: list[Prediction] = []
     failures: list[Failure] = []
@@ -142,23 +162,48 @@ def predict(
 
 
 def _outcomes(
-    params: nnfun.Params, files: list[Path], *, raw: bool, recursive: bool
+    params: nnfun.Model, files: list[Path], *, raw: bool, recursive: bool
 ) -> Iterator[Prediction | Failure]:
     """A prediction for every image in `files` (folders expanded), a Failure for each bad one."""
     for given in files:
         try:
             paths = images.collect_inputs([given], recursive=recursive)
         except NnfunError as exc:
-            yield Failure(str(given), str(exc))
+            hint = "" if recursive or not _has_deeper_images(given) else _RECURSIVE_HINT
+            yield failure(given, f"{exc}{hint}")
             continue
         for path in paths:
             try:
                 pictures = images.read_images(path)
-                found = [predict_picture(params, label, p, raw) for label, p in pictures]
+                found = [predict_picture(params, _shown(label), p, raw) for label, p in pictures]
             except NnfunError as exc:
-                yield Failure(str(path), str(exc))
+                yield failure(path, str(exc))
                 continue
             yield from found
+
+
+def _shown(label: str) -> str:
+    """How a picture is named in the output: a shipped sample as `samples/NAME`."""
+    folder = str(next(iter(nnfun.samples().values())).parent)
+    return "samples" + label[len(folder) :] if label.startswith(folder + os.sep) else label
+
+
+_RECURSIVE_HINT = "; its sub-folders hold some: add --recursive to read them"
+
+
+def failure(path: Path, message: str) -> Failure:
+    """A Failure whose message names the file, so each error line says which file it is about."""
+    name = str(path)
+    return Failure(name, message if name in message else f"{name}: {message}")
+
+
+def _has_deeper_images(folder: Path, look_at: int = 10_000) -> bool:
+    """Whether a folder's sub-folders hold a picture: stops at the first, or after `look_at` entries."""
+    try:
+        entries = itertools.islice(folder.rglob("*"), look_at) if folder.is_dir() else ()
+        return any(p.suffix.lower() in images.IMAGE_SUFFIXES and p.is_file() for p in entries)
+    except OSError:
+        return False
 
 
 def _print_predictions(predictions: list[Prediction], show: bool) -> None:
@@ -166,7 +211,7 @@ def _print_predictions(predictions: list[Prediction], show: bool) -> None:
         for p in predictions:
             out.print(
                 digit_art.prediction_panel(
-                    p.file, p.seen, p.probs, color=out.draws_in_colour, width=out.width
+                    p.file, p.seen, p.probs, color=out.draws_in_colour, width=out.fit_width
                 )
             )
         return

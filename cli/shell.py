@@ -1,4 +1,4 @@
-"""What every command shares: the consoles, exit codes, one-line errors, common options.
+"""What every command shares: the consoles, exit codes, one-line errors.
 
 Three rules hold for everything the commands print, so no command has to remember them:
 
@@ -19,8 +19,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO, cast
+from typing import Any, NoReturn, TextIO, cast
 
 import orjson
 import typer
@@ -28,6 +27,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.text import Text
 
 from nnfun.errors import ConfigError, DivergedError, NnfunError
+from nnfun_cli.advice import with_advice
 
 # Exit codes, documented in the README.
 OK, FAILED, BAD_INPUT, DIVERGED, INTERRUPTED = 0, 1, 2, 3, 130
@@ -62,6 +62,15 @@ class ShellConsole(Console):
     @size.setter
     def size(self, new_size: tuple[int, int]) -> None:
         self.width, self.height = new_size
+
+    @property
+    def fit_width(self) -> int:
+        """The width a drawing is laid out to: the terminal's, or `COLUMNS` (else 80) in a pipe.
+
+        Lines of text are never wrapped to it; a drawing (a digit, a sparkline) is a picture
+        that should fit the screen it will be read on.
+        """
+        return Console.size.fget(self).width  # type: ignore[attr-defined]
 
     @property
     def draws_in_colour(self) -> bool:
@@ -135,7 +144,7 @@ def user_errors() -> Iterator[None]:
         advice = f"; try a smaller learning rate, e.g. --lr {exc.lr / 10:g}" if exc.lr else ""
         raise fail(f"{exc}{advice}", DIVERGED) from None
     except NnfunError as exc:
-        raise fail(str(exc)) from None
+        raise fail(with_advice(exc)) from None
     except KeyboardInterrupt:
         raise fail("interrupted", INTERRUPTED) from None
     except MemoryError as exc:
@@ -158,12 +167,3 @@ def parse_ints(text: str, name: str) -> tuple[int, ...]:
             f"{name} needs at least one layer width, e.g. 1024 or 1024,512 (got {text!r})"
         )
     return values
-
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        help="Folder holding `<dataset>/` with the IDX files [default: $NNFUN_DATA, else ./data].",
-        show_default=False,
-    ),
-]

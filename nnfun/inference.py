@@ -1,4 +1,4 @@
-"""Using a trained network: digits and probabilities for one image, a stack, or rows of pixels."""
+"""Using a trained network (or an ensemble): digits and probabilities for one image, a stack, or rows."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .batching import scale_pixels
+from .ensemble import Model, members
 from .errors import DataError
 from .losses import log_softmax
 from .network import forward
@@ -15,14 +16,15 @@ DIGITS = 10
 """Labels are digits 0-9, so a network has at most ten outputs (one per digit it can tell)."""
 
 
-def check_fits(params: Params, inputs: int, classes: int | None = None) -> None:
+def check_fits(model: Model, inputs: int, classes: int | None = None) -> None:
     """DataError unless the network reads `inputs` values per image and has an output per label.
 
     `classes` is the number of labels the data can hold (its top label + 1); the network needs
     at least that many outputs, and at most `DIGITS`. Eval, predict, resume and training all ask
     this once, before any arithmetic, so a mismatch is one sentence instead of a failed matmul.
+    An ensemble's members agree on both (see `members`), so the first one speaks for all.
     """
-    sizes = layer_sizes(params)
+    sizes = layer_sizes(members(model)[0])
     if sizes[0] != inputs:
         raise DataError(
             f"the model reads images of {_pixels(sizes[0])}, but the data has {_pixels(inputs)}"
@@ -66,8 +68,16 @@ def as_rows(params: Params, images: npt.ArrayLike) -> np.ndarray:
     return x.astype(params["W1"].dtype, copy=False)
 
 
-def predict_proba(params: Params, images: npt.ArrayLike, batch_size: int = 10_000) -> np.ndarray:
-    """Softmax probabilities `(n, classes)`, `softmax(forward(x))`, `batch_size` rows at a time."""
+def predict_proba(model: Model, images: npt.ArrayLike, batch_size: int = 10_000) -> np.ndarray:
+    """Softmax probabilities `(n, classes)`, `softmax(forward(x))`, `batch_size` rows at a time.
+
+    An ensemble's are the mean of its members' probabilities (an ensemble of one: the network's).
+    """
+    return np.mean([_proba(net, images, batch_size) for net in members(model)], axis=0)
+
+
+def _proba(params: Params, images: npt.ArrayLike, batch_size: int) -> np.ndarray:
+    """One network's probabilities, `softmax(forward(x))`, `batch_size` rows at a time."""
     x = np.asarray(images)
     if x.dtype == np.uint8 and x.ndim == 2 and x.shape[1] == layer_sizes(params)[0]:
         rows = x  # scaled chunk by chunk below, so a whole dataset is never copied to floats
@@ -82,6 +92,6 @@ def predict_proba(params: Params, images: npt.ArrayLike, batch_size: int = 10_00
     return np.concatenate(chunks)
 
 
-def predict(params: Params, images: npt.ArrayLike) -> np.ndarray:
+def predict(model: Model, images: npt.ArrayLike) -> np.ndarray:
     """The most probable digit of each image, `argmax_k p(k | x)`, as an int array `(n,)`."""
-    return predict_proba(params, images).argmax(axis=1)
+    return predict_proba(model, images).argmax(axis=1)

@@ -12,7 +12,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .losses import softmax_cross_entropy
-from .params import Params, freeze, num_layers
+from .params import Params, num_layers, seal
 from .sparse import Gradient, Gradients, RowSparse, dense, used_columns
 
 # One mask per layer input: masks[0] multiplies the pixels, masks[i] the output of hidden layer i.
@@ -124,7 +124,7 @@ def forward_backward(
     """Loss, gradients (ordinary full arrays) and logits in one pass."""
     loss, g, logits = forward_backward_rows(params, x, y, masks, label_smoothing)
     full = {k: dense(v) for k, v in g.items()}
-    return loss, freeze(full), logits
+    return loss, seal(full), logits
 
 
 def grads(

@@ -13,7 +13,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from . import backend
-from .params import Params, freeze
+from .params import Params, seal
 from .sparse import Gradient, Gradients, RowSparse, dense
 
 OptState = Params
@@ -51,7 +51,7 @@ def _regularised(
 
 def sgd_init(params: Params) -> OptState:
     """Momentum SGD starts with zero velocity for every parameter."""
-    return freeze({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
+    return seal({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
 
 
 def sgd_step(
@@ -83,7 +83,7 @@ def sgd_step(
             new_params[k], new_state[f"velocity.{k}"] = _sgd_fused(fast, w, grads[k], v, *hyper)
         else:
             new_params[k], new_state[f"velocity.{k}"] = sgd_reference(w, dense(grads[k]), v, *hyper)
-    return freeze(new_params), freeze(new_state)
+    return seal(new_params), seal(new_state)
 
 
 def sgd_reference(
@@ -112,7 +112,7 @@ def adam_init(params: Params) -> OptState:
     state = {f"m.{k}": np.zeros_like(w) for k, w in params.items()}
     state |= {f"v.{k}": np.zeros_like(w) for k, w in params.items()}
     state["step"] = np.zeros((), dtype=np.int64)
-    return freeze(state)
+    return seal(state)
 
 
 def adam_step(
@@ -149,7 +149,7 @@ def adam_step(
         else:
             new_params[k], m, v = adam_reference(w, dense(grads[k]), m, v, hyper)
         new_state[f"m.{k}"], new_state[f"v.{k}"] = m, v
-    return freeze(new_params), freeze(new_state)
+    return seal(new_params), seal(new_state)
 
 
 class AdamHyper(NamedTuple):

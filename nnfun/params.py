@@ -12,10 +12,23 @@ Params = Mapping[str, np.ndarray]
 
 
 def freeze(arrays: Mapping[str, np.ndarray]) -> Params:
-    """Make fresh arrays read-only and wrap them in an immutable mapping (writes raise ValueError)."""
-    for a in arrays.values():
+    """Read-only copies of the writable arrays (read-only ones are shared) in an immutable mapping.
+
+    The caller's arrays are never changed: writes to the result raise ValueError, and writes to
+    the caller's arrays do not reach it.
+    """
+    return seal({k: np.array(a) if a.flags.writeable else a for k, a in arrays.items()})
+
+
+def seal(fresh: Mapping[str, np.ndarray]) -> Params:
+    """`freeze` without the copies, for arrays the caller has just made and no one else holds.
+
+    The core's steps seal their new results this way (a copy per step would cost time); a
+    caller's own arrays go through `freeze`.
+    """
+    for a in fresh.values():
         a.flags.writeable = False
-    return MappingProxyType(dict(arrays))
+    return MappingProxyType(dict(fresh))
 
 
 def init_params(
@@ -34,7 +47,7 @@ def init_params(
         w = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
         arrays[f"W{i}"] = w.astype(dtype)
         arrays[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
-    return freeze(arrays)
+    return seal(arrays)
 
 
 def num_layers(params: Params) -> int:
@@ -50,4 +63,4 @@ def layer_sizes(params: Params) -> tuple[int, ...]:
 
 def cast(params: Params, dtype: DTypeLike) -> Params:
     """The same network with every array converted to `dtype` (e.g. float64 for a gradient check)."""
-    return freeze({k: np.array(v, dtype=dtype) for k, v in params.items()})
+    return seal({k: np.array(v, dtype=dtype) for k, v in params.items()})

@@ -18,9 +18,9 @@ import numpy as np
 import orjson
 
 from .errors import ModelError
-from .params import Params, freeze
-from .recipe import _is_int, _is_number
+from .params import Params, seal
 from .train import EpochRecord, TrainState
+from .values import is_number, is_whole
 
 
 def _to_npz(arrays: Mapping[str, np.ndarray]) -> bytes:
@@ -142,7 +142,7 @@ def check_params(arrays: Mapping[str, np.ndarray]) -> Params:
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             raise ModelError(f"layer {i} holds NaN or infinite weights")
         fan_in = w.shape[1]
-    return freeze(
+    return seal(
         {k: np.array(arrays[k]) for k in sorted(expected, key=lambda k: (int(k[1:]), k[0] == "b"))}
     )
 
@@ -181,7 +181,7 @@ def checkpoint_from_npz(
     state = TrainState(
         epoch,
         check_params(group("params/")),
-        freeze(group("opt/")),
+        seal(group("opt/")),
         history,
         check_params(best) if best else None,
     )
@@ -205,7 +205,7 @@ def _metadata(raw: np.ndarray | None) -> tuple[int, tuple[EpochRecord, ...], dic
         raise ModelError("not an nnfun checkpoint (bad metadata: no config)")
     epoch: Any = meta.get("epoch")
     records = meta["history"]
-    if not _is_int(epoch) or not len(records) <= epoch < 2**62:
+    if not is_whole(epoch) or not len(records) <= epoch < 2**62:
         raise ModelError(
             f"damaged checkpoint: it says epoch {epoch!r} after {len(records)} epochs of history"
         )
@@ -218,7 +218,7 @@ def _record(record: Any, epoch: int) -> EpochRecord:
     """One history entry: the fields of `EpochRecord`, numbers (validation ones may be null)."""
     ok = isinstance(record, dict) and sorted(record) == sorted(_RECORD_FIELDS)
     ok = ok and all(
-        _is_number(record[k]) or (record[k] is None and k.startswith("val_")) for k in record
+        is_number(record[k]) or (record[k] is None and k.startswith("val_")) for k in record
     )
     if not ok or record["epoch"] != epoch:
         raise ModelError(f"damaged checkpoint: history entry {epoch} is not an epoch record")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import gzip
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,10 +94,54 @@ def small_run(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFac
 
     x, y = nf.scale_pixels(mnist["train-images-idx3-ubyte"]), mnist["train-labels-idx1-ubyte"]
     config = nf.Config(hidden=(64,), epochs=2, lr=0.05, val_size=0)
-    *_, state = nf.recipe.train(config, x, y, x[:0], y[:0])
+    *_, state = nf.recipes.fit_config(config, x, y, x[:0], y[:0])
     test_acc = nf.evaluate(state.params, mnist["t10k-images-idx3-ubyte"], mnist[FILES[3]])[1]
     run = tmp_path_factory.mktemp("run")
     nf.save_model(run / "model.npz", state.params)
     (run / "metrics.json").write_text(f'{{"test_accuracy": {test_acc}}}')
     (run / "config.json").write_text('{"dataset": "mnist", "hidden": [64]}')
     return run
+
+
+# --------------------------------------------------------------------------- test lanes
+
+SHELL_IMPORTS = ("nnfun_cli", "subprocess", "typer", "matplotlib", "selenium", "http.server")
+"""A test module importing any of these drives the CLI, processes, servers or figures: `slow`."""
+
+
+@functools.cache
+def drives_the_shell(path: Path) -> bool:
+    """Whether the test module at `path` imports the shell or spawns processes."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return any(n == s or n.startswith(s + ".") for n in names for s in SHELL_IMPORTS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Lanes by what a test needs: `mnist` (the real files), `e2e` (a browser), `slow` (the shell).
+
+    `make test-fast` runs the rest: the pure core, in seconds.
+    """
+    for item in items:
+        module, fixtures = item.path.stem, set(getattr(item, "fixturenames", ()))
+        if fixtures & {"mnist", "small_mnist"}:
+            item.add_marker(pytest.mark.mnist)
+        if module == "test_serve_browser":
+            item.add_marker(pytest.mark.e2e)
+        if drives_the_shell(item.path) or "random_data" in fixtures:  # or a data folder on disk
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly when the real MNIST was missing: its tests were skipped, not passed."""
+    if _mnist_dir() is None:
+        terminalreporter.write_line(
+            "WARNING: real MNIST not found: the tests marked `mnist` were SKIPPED. "
+            "Set NNFUN_DATA to a folder holding mnist/ (four .gz IDX files) to run them.",
+            yellow=True,
+            bold=True,
+        )

@@ -400,6 +400,7 @@ def train_cases(f: Files) -> Iterator[Case]:
         "--dropout": [1, -0.1, "nan"],
         "--input-dropout": [1, "inf"],
         "--label-smoothing": [1, "nan"],
+        "--ema": [1, -0.1, "nan", "inf"],
         "--shift": [-1, "inf"],
         "--rotate": [-1, "nan"],
         "--scale": [1, -0.5],
@@ -525,6 +526,9 @@ def eval_cases(f: Files) -> Iterator[Case]:
     for dataset in ("../x", "missing", "a/b", "."):
         yield case(f"eval --dataset {dataset!r}", "eval", f.run, *data, "--dataset", dataset)
     yield case("eval without a model", "eval", usage=True)
+    for name, model in _model_paths(f):  # a bad second member of an ensemble
+        yield case(f"eval ensemble with {name}", "eval", f.run, model, *data)
+    yield case("eval ensemble with outputs_5", "eval", f.run, f.models / "outputs_5.npz", *data)
 
 
 def predict_cases(f: Files) -> Iterator[Case]:
@@ -539,7 +543,10 @@ def predict_cases(f: Files) -> Iterator[Case]:
     yield case("predict a long name", "predict", f.run, f.root / LONG)
     yield case("predict --raw 45 MP", "predict", f.run, f.pictures / "45_megapixels.png", "--raw")
     yield case("predict --raw a stack", "predict", f.run, f.pictures / "5d.npy", "--raw")
-    yield case("predict without pictures", "predict", f.run, usage=True)
+    yield case("predict without pictures", "predict", f.run)  # says: or add --samples
+    for name, model in _model_paths(f):  # a bad second member of an ensemble
+        yield case(f"predict --with {name}", "predict", f.run, picture, "--with", model)
+    yield case("predict --with outputs_5", "predict", f.run, picture, "--with", f.models / "outputs_5.npz")  # fmt: skip
 
 
 def report_cases(f: Files) -> Iterator[Case]:
@@ -563,6 +570,11 @@ def compare_cases(f: Files) -> Iterator[Case]:
         yield case(f"compare with {name}", "compare", f.run, path)
     for name, path in (("under a file", f.root / "a_file" / "c.png"), ("a long name", f.root / LONG / "c.png")):  # fmt: skip
         yield case(f"compare --out {name}", "compare", f.run, f.run, "--out", path)
+    data = ("--data-dir", f.data)
+    for name in ("model_inputs_400", "model_outputs_5", "model_text", "model_missing"):
+        yield case(f"compare --ensemble with {name}", "compare", f.run, f.runs / name, "--ensemble", *data)  # fmt: skip
+    for name in ("20x20", "empty_test", "test_truncated", "test_junk"):
+        yield case(f"compare --ensemble on {name}", "compare", f.run, f.run, "--ensemble", "--data-dir", f.datasets / name)  # fmt: skip
 
 
 def gradcheck_cases(f: Files) -> Iterator[Case]:
@@ -585,7 +597,17 @@ def recipes_cases(f: Files) -> Iterator[Case]:
 
 
 def sweep_cases(f: Files) -> Iterator[Case]:
-    base = ("sweep", "--data-dir", f.data, "--out", f.root / "sweeps", "--name", "s", "--epochs", 1)
+    base = (
+        "sweep",
+        "--data-dir",
+        f.data,
+        "--root",
+        f.root / "sweeps",
+        "--name",
+        "s",
+        "--epochs",
+        1,
+    )
     for grid in ("lr", "bogus=1", "lr=x", "lr=", "hidden=0", "epochs=1,2=3", "lr=-1,0.1"):
         yield case(f"sweep --grid {grid}", *base, "--grid", grid)
     for flag, value in (
@@ -599,6 +621,13 @@ def sweep_cases(f: Files) -> Iterator[Case]:
     yield case("sweep --file missing", *base, "--file", f.root / "none.toml")
     yield case("sweep --file not TOML", *base, "--file", f.pictures / "text.png")
     yield case("sweep --lr nan", *base, "--grid", "hidden=8,16", "--lr", "nan")
+    yield case("sweep --ema 1", *base, "--grid", "hidden=8,16", "--ema", "1")
+    for value in ("-1", "x", "1.5"):
+        yield case(f"sweep --ensemble {value}", *base, "--ensemble", value, usage=True)
+    for i, value in enumerate(("-1", '"3"', "1.5", "true", "[2]")):
+        path = f.root / f"sweep_ensemble_{i}.toml"
+        path.write_text(f"ensemble = {value}\n[grid]\nhidden = [8, 16]\n")
+        yield case(f"sweep --file ensemble = {value}", *base, "--file", path)
 
 
 def serve_cases(f: Files) -> Iterator[Case]:
@@ -607,11 +636,30 @@ def serve_cases(f: Files) -> Iterator[Case]:
             yield case(f"serve model {name}", "serve", model, "--port", 0)
     yield case("serve a missing run", "serve", f.root / "none")
     yield case("serve a picture", "serve", f.pictures / "text.png")
+    for name, model in _model_paths(f):  # a bad second member of an ensemble
+        yield case(f"serve ensemble with {name}", "serve", f.run, model, "--port", 0)
     for port in ("-1", "70000"):
         yield case(f"serve --port {port}", "serve", f.run, "--port", port, usage=True)  # a range
 
 
+def export_cases(f: Files) -> Iterator[Case]:
+    target = f.root / "exported.onnx"
+    for name, model in _model_paths(f):
+        if name != "outputs_5.npz":  # a model of digits 0-4 exports like any other
+            yield case(f"export model {name}", "export", model, target)
+    for name, path in (
+        ("over the model", f.run / "model.npz"),
+        ("without .onnx", f.root / "model"),
+        ("under a file", f.root / "a_file" / "m.onnx"),
+        ("a long name", f.root / f"{LONG}.onnx"),
+        ("into a folder", f.run),
+    ):
+        yield case(f"export {name}", "export", f.run, path)
+    yield case("export without a target", "export", f.run, usage=True)
+
+
 CASES: dict[str, Callable[[Files], Iterator[Case]]] = {
+    "export": export_cases,
     "sweep": sweep_cases,
     "serve": serve_cases,
     "train": train_cases,

@@ -22,7 +22,6 @@ import numpy as np
 import nnfun
 from nnfun.errors import NnfunError
 from nnfun.io.files import atomic_write_bytes
-from nnfun.io.runs import Run, format_setting
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -104,6 +103,39 @@ def render(path: Path, size: tuple[float, float], draw: Callable[[Figure], None]
     return path
 
 
+def epoch_axis(ax: Axes, last_epoch: int) -> None:
+    """Whole epochs on the x axis: integer ticks only (even for one epoch), 0.5 to last + 0.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlim(0.5, max(1, last_epoch) + 0.5)
+
+
+_HUES: tuple[tuple[int, str], ...] = (
+    *((15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "sky blue")),
+    *((260, "blue"), (315, "purple"), (345, "pink"), (360, "red")),
+)
+"""Upper bounds of hue (degrees) and the word for the hues below them."""
+
+
+def colour_word(colour: str) -> str:
+    """The everyday name of a `#RRGGBB` colour, from its hue (grey when it has little colour).
+
+    Captions name colours through this, so a caption can never say "red" of an orange line.
+    """
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    high, low = max(r, g, b), min(r, g, b)
+    if high - low < 0.15:
+        return "black" if high < 0.2 else "grey"
+    if high == r:
+        hue = 60 * (((g - b) / (high - low)) % 6)
+    elif high == g:
+        hue = 60 * ((b - r) / (high - low) + 2)
+    else:
+        hue = 60 * ((r - g) / (high - low) + 4)
+    return next(name for top, name in _HUES if hue < top)
+
+
 def pct(fraction: float, digits: int = 2) -> str:
     return f"{100 * fraction:.{digits}f} %"
 
@@ -158,32 +190,3 @@ def rgba(colour: str) -> tuple[float, float, float, float]:
     from matplotlib.colors import to_rgba
 
     return to_rgba(colour)
-
-
-def describe(run: Run) -> str:
-    """`sgd, lr 0.01 (x0.1 at epochs 30, 50, 65), batch 128, 10 epochs in 24 s`."""
-    c = run.config
-    parts = [f"{c.get('optimizer', 'sgd')}, lr {format_setting(c.get('lr'))}"]
-    schedule = c.get("schedule", "step")
-    epochs = len(run.history)
-    if schedule == "step":
-        steps = [
-            m
-            for m in c.get("milestones") or []
-            if isinstance(m, int | float) and not isinstance(m, bool) and m < epochs
-        ]
-        if steps:
-            parts[0] += (
-                f" (x{format_setting(c.get('gamma'))} at epoch {', '.join(map(str, steps))})"
-            )
-    elif schedule:
-        parts[0] += f" ({schedule} schedule)"
-    parts.append(f"batch {c.get('batch_size', '?')}")
-    for key, label in (("dropout", "dropout"), ("label_smoothing", "label smoothing")):
-        if c.get(key):
-            parts.append(f"{label} {format_setting(c[key])}")
-    if any(c.get(k) for k in ("shift", "rotate", "scale", "elastic_alpha")):
-        parts.append("augmented")
-    took = f"{run.seconds:.1f}" if run.seconds < 10 else f"{run.seconds:.0f}"
-    parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {took} s")
-    return ", ".join(parts)

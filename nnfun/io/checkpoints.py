@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelError, NnfunError
-from ..recipe import Config, check_state
+from ..recipes import Config, check_state
 from ..serialize import checkpoint_from_npz, checkpoint_to_npz
 from ..train import TrainState
 from .files import atomic_write_bytes, read_capped
@@ -14,6 +14,14 @@ from .runs import CHECKPOINT, CONFIG_TOML
 
 MAX_CHECKPOINT_BYTES = 4 * MAX_MODEL_BYTES + (64 << 20)
 """A checkpoint holds weights, optimizer state (Adam: two copies) and best weights, plus history."""
+
+
+class NothingToResume(NnfunError):
+    """A folder without a checkpoint; `settings` is its config.toml if the run had started."""
+
+    def __init__(self, message: str, *, run_dir: Path, settings: Path | None) -> None:
+        super().__init__(message)
+        self.run_dir, self.settings = run_dir, settings
 
 
 def save_checkpoint(run_dir: Path, state: TrainState, config: Config) -> None:
@@ -27,12 +35,15 @@ def load_checkpoint(run_dir: Path) -> tuple[TrainState, Config]:
     if not path.is_file():
         toml = Path(run_dir) / CONFIG_TOML
         hint = (
-            f"it stopped before its first epoch was saved; start it again with: "
-            f"nnfun train --config {toml} --out {run_dir}"
+            f"it stopped before its first epoch was saved; its settings are in {toml}"
             if toml.is_file()
             else "is it a run folder made by nnfun train?"
         )
-        raise NnfunError(f"{run_dir} has no {CHECKPOINT} to resume from ({hint})")
+        raise NothingToResume(
+            f"{run_dir} has no {CHECKPOINT} to resume from ({hint})",
+            run_dir=Path(run_dir),
+            settings=toml if toml.is_file() else None,
+        )
     data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     try:
         state, settings = checkpoint_from_npz(data, MAX_CHECKPOINT_BYTES)
