@@ -1,6 +1,7 @@
-"""Compiled kernels (numba) for the optimizer updates: one pass over each array instead of seven.
+"""Compiled kernels (numba): the optimizer updates and the augmentation's resampling, one pass each.
 
-Each kernel equals a NumPy reference in `nnfun.optim` **bit for bit**: it does the same float
+Each kernel equals a NumPy reference **bit for bit** (`sgd_rows`: `optim.sgd_reference`,
+`adam_rows`: `optim.adam_reference`, `warp_images`: the NumPy path of `augment.warp`): it does the same float
 operations, on scalars of the arrays' dtype, in the same order, only element by element in one
 loop instead of one NumPy pass per operation (no fastmath, so nothing is reordered or fused into
 an FMA). They write into output arrays the caller allocates, and never touch their inputs.
