@@ -27,8 +27,8 @@ train: $(VENV)/.runtime
 
 # The tests of the training math, run a second time on the NumPy reference (NNFUN_KERNELS=numpy);
 # the whole suite runs on the compiled kernels (numba, the `fast` extra).
-REFERENCE_TESTS := tests/test_optim.py tests/test_transforms.py tests/test_network.py \
-	tests/test_train.py tests/test_purity.py tests/test_kernels.py
+REFERENCE_TESTS := tests/test_optim.py tests/test_gradient_transforms.py tests/test_network.py \
+	tests/test_train.py tests/test_purity.py tests/test_augment.py
 
 ## test: create .venv with the dev tools, then lint, type-check and run the test suite (both paths)
 test: $(VENV)/.dev check
