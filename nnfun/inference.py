@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from . import checks
 from .batching import scale_pixels
 from .errors import DataError
 from .losses import log_softmax
@@ -22,7 +23,10 @@ def check_fits(params: Params, inputs: int, classes: int | None = None) -> None:
     at least that many outputs, and at most `DIGITS`. Eval, predict, resume and training all ask
     this once, before any arithmetic, so a mismatch is one sentence instead of a failed matmul.
     """
-    sizes = layer_sizes(params)
+    sizes = checks.network(params)
+    checks.whole("inputs", inputs)
+    if classes is not None:
+        checks.whole("classes", classes, 0)
     if sizes[0] != inputs:
         raise DataError(
             f"the model reads images of {_pixels(sizes[0])}, but the data has {_pixels(inputs)}"
@@ -47,32 +51,22 @@ def as_rows(params: Params, images: npt.ArrayLike) -> np.ndarray:
     """Images as the `(n, inputs)` float rows the network reads.
 
     Takes one image `(28, 28)`, a stack `(n, 28, 28)` or rows `(n, 784)` (any square size the
-    network was trained on); uint8 pixels are scaled from 0..255 to [0, 1], floats are kept.
+    network was trained on). Whole-number pixels (any integer type) must be 0..255 and are
+    scaled to [0, 1]; float pixels must already be in [0, 1] (see `checks.pixels`).
     """
-    x = np.asarray(images)
-    inputs = layer_sizes(params)[0]
-    if x.dtype.kind not in "uif":
-        raise DataError(f"images must hold numbers, got {x.dtype}")
-    if x.ndim == 1 or (x.ndim == 2 and x.size == inputs and x.shape[1] != inputs):
-        x = x.reshape(1, -1)  # one flat image, or one square image
-    elif x.ndim == 3:
-        x = x.reshape(len(x), -1)
-    if x.ndim != 2 or x.shape[1] != inputs:
-        raise DataError(
-            f"this network reads images of {inputs} pixels; got an array of shape {np.shape(images)}"
-        )
+    x = checks.pixels("images", images, checks.network(params)[0])
     if x.dtype == np.uint8:
         return scale_pixels(x)
     return x.astype(params["W1"].dtype, copy=False)
 
 
 def predict_proba(params: Params, images: npt.ArrayLike, batch_size: int = 10_000) -> np.ndarray:
-    """Softmax probabilities `(n, classes)`, `softmax(forward(x))`, `batch_size` rows at a time."""
-    x = np.asarray(images)
-    if x.dtype == np.uint8 and x.ndim == 2 and x.shape[1] == layer_sizes(params)[0]:
-        rows = x  # scaled chunk by chunk below, so a whole dataset is never copied to floats
-    else:
-        rows = as_rows(params, x)
+    """Softmax probabilities `(n, classes)`, `softmax(forward(x))`, `batch_size` rows at a time.
+
+    uint8 rows are scaled chunk by chunk, so a whole dataset is never copied to floats.
+    """
+    checks.whole("batch_size", batch_size)
+    rows = checks.pixels("images", images, checks.finite_network(params)[0])
     classes = layer_sizes(params)[-1]
     chunks = [np.zeros((0, classes), dtype=params["W1"].dtype)]
     for i in range(0, len(rows), batch_size):

@@ -11,6 +11,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from . import checks
 from .params import Params, freeze
 
 OptState = Params
@@ -45,9 +46,11 @@ def _regularised(
 
 def sgd_init(params: Params) -> OptState:
     """Momentum SGD starts with zero velocity for every parameter."""
+    checks.floats(params)
     return freeze({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
 
 
+@checks.stepping
 def sgd_step(
     params: Params,
     grads: Params,
@@ -83,12 +86,14 @@ def sgd_step(
 
 def adam_init(params: Params) -> OptState:
     """Adam keeps running means of the gradient (`m`) and its square (`v`), and a step count."""
+    checks.floats(params)
     state = {f"m.{k}": np.zeros_like(w) for k, w in params.items()}
     state |= {f"v.{k}": np.zeros_like(w) for k, w in params.items()}
     state["step"] = np.zeros((), dtype=np.int64)
     return freeze(state)
 
 
+@checks.stepping
 def adam_step(
     params: Params,
     grads: Params,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from .. import checks
 from ..errors import ModelError, NnfunError
 from ..params import Params
 from ..serialize import params_from_npz, params_to_npz
@@ -15,7 +17,19 @@ MAX_MODEL_BYTES = 2 << 30
 
 
 def save_model(path: str | Path, params: Params) -> Path:
-    """Write `params` to `path` as `.npz` (a folder gets `model.npz` inside); returns the file."""
+    """Write `params` to `path` as `.npz` (a folder gets `model.npz` inside); returns the file.
+
+    Only what `load_model` reads back is written: a network of finite float arrays
+    `W1, b1, ...` whose shapes chain, within `MAX_MODEL_BYTES`.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file or folder name, got {checks.show(path)}")
+    checks.finite_network(params)
+    size = sum(a.nbytes for a in params.values())
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(
+            f"params take {size:,} bytes; a model file holds at most {MAX_MODEL_BYTES:,}"
+        )
     path = Path(path)
     file = path / MODEL if path.is_dir() else path
     atomic_write_bytes(file, params_to_npz(params))
