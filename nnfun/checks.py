@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from .errors import ConfigError, DataError, ModelError
+from .errors import ConfigError, DataError, ModelError, NnfunError
 
 PIXEL_SLACK = 1e-6
 """Float pixels may stray this far outside [0, 1] (rounding in an interpolation)."""
@@ -363,3 +363,24 @@ def floats(params: Any, name: str = "params") -> Mapping[str, np.ndarray]:
         if a.dtype.kind != "f":
             raise ModelError(f"{name}[{k!r}] holds {a.dtype}, expected floats")
     return cast(Mapping[str, np.ndarray], params)
+
+
+def diagnosed(check: Callable[..., Any]) -> Callable[[Step], Step]:
+    """Run a per-step function unchecked; only if it raises, `check` (given the same arguments)
+    names the argument that was wrong. The happy path pays one function call, nothing more."""
+
+    def wrap(fn: Step) -> Step:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (IndexError, KeyError, ValueError, TypeError, AttributeError, ArithmeticError):
+                check(*args, **kwargs)
+                raise
+            except NnfunError:
+                check(*args, **kwargs)
+                raise
+
+        return cast(Step, run)
+
+    return wrap

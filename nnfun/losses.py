@@ -40,6 +40,7 @@ def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray, smoothing: float)
     return -(1 - smoothing) * picked - smoothing * log_probs.mean(axis=1).mean()
 
 
+@checks.diagnosed(lambda *args, **kwargs: cross_entropy(*args, **kwargs))
 def softmax_cross_entropy(
     logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0
 ) -> tuple[float, np.ndarray]:
@@ -50,16 +51,6 @@ def softmax_cross_entropy(
     """
     if not isinstance(logits, np.ndarray) or logits.dtype.kind != "f":  # ints would wrap around
         logits = _logits(logits)
-    try:
-        return _softmax_cross_entropy(logits, labels, smoothing)
-    except (IndexError, ValueError, TypeError, AttributeError, np.exceptions.DTypePromotionError):
-        cross_entropy(logits, labels, smoothing)  # names the argument that was wrong
-        raise
-
-
-def _softmax_cross_entropy(
-    logits: np.ndarray, labels: np.ndarray, smoothing: float
-) -> tuple[float, np.ndarray]:
     n, k = logits.shape
     rows = np.arange(n)
     shifted = logits - logits.max(axis=1, keepdims=True)

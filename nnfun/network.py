@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import checks
-from .errors import DataError, NnfunError
+from .errors import DataError
 from .losses import softmax_cross_entropy
 from .params import Params, freeze
 
@@ -80,6 +80,7 @@ def forward(params: Params, x: np.ndarray, masks: Masks | None = None) -> np.nda
     return _activations(params, x, masks)[1]
 
 
+@checks.diagnosed(lambda *args, **kwargs: check_batch(*args, **kwargs))
 def forward_backward(
     params: Params,
     x: np.ndarray,
@@ -92,16 +93,6 @@ def forward_backward(
     The training loop's own step: it trusts `fit`'s checks and pays for none of its own, unless
     something fails (then `check_batch` says which argument was wrong).
     """
-    try:
-        return _forward_backward(params, x, y, masks, label_smoothing)
-    except (IndexError, ValueError, KeyError, TypeError, AttributeError, NnfunError):
-        check_batch(params, x, y, masks, label_smoothing)
-        raise
-
-
-def _forward_backward(
-    params: Params, x: np.ndarray, y: np.ndarray, masks: Masks | None, label_smoothing: float
-) -> tuple[float, Params, np.ndarray]:
     inputs, logits = _activations(params, x, masks)
     loss, delta = softmax_cross_entropy(logits, y, label_smoothing)
     g: dict[str, np.ndarray] = {}
