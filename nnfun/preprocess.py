@@ -159,9 +159,11 @@ def to_mnist(image: npt.ArrayLike) -> FloatImage:
     floor = max(NOISE_FLOOR, 4.0 * noise / level)
     ink = np.where(ink >= floor, ink, 0.0)
     box = raster.bbox(mask)
-    if box is None:  # pragma: no cover - the peak pixel is always in the mask
+    if box is None or not _is_digit(ink):
         return blank
     ink, box = _thicken(ink, box)
+    if box[1] <= box[0] or box[3] <= box[2]:
+        return blank
     patch = _resample_into_box(ink, box, MNIST_BOX, MNIST_SIZE)
     return _centre_by_mass(patch, MNIST_SIZE, MNIST_CENTRE)
 
@@ -336,6 +338,35 @@ def _ink_layer(grey: FloatImage) -> tuple[FloatImage | None, float]:
     paper = np.maximum(background, MIN_CONTRAST)
     ink = np.clip(-residual / paper, 0.0, None).astype(np.float32)
     return ink, noise / float(np.median(paper))
+
+
+MIN_SPAN = 0.05
+"""A digit's strokes span at least this fraction of the picture's longer side (a speck does not),"""
+MIN_STROKE_PIXELS = 6
+"""cover at least this many pixels,"""
+MIN_FILL = 0.005
+"""and fill at least this fraction of their box: sensor noise and JPEG blocks scatter thinly."""
+OUTLIERS = 1.0
+"""Percent of stroke pixels at each edge left out of the box: dust does not stretch it."""
+
+
+def _is_digit(ink: FloatImage) -> bool:
+    """Whether the ink (stretched so strokes are near 1) holds strokes that could be a digit.
+
+    The strokes are the pixels at half the stroke level or more; their box is taken between
+    the `OUTLIERS` percentiles of their rows and columns, so a few specks far away do not
+    count. A blank page's noise, a JPEG's blocks or one speck of dust fail one of the tests.
+    """
+    rows, cols = np.nonzero(ink >= 0.5)
+    if rows.size < MIN_STROKE_PIXELS:
+        return False
+    low, high = OUTLIERS, 100.0 - OUTLIERS
+    top, bottom = np.percentile(rows, [low, high])
+    left, right = np.percentile(cols, [low, high])
+    height, width = bottom - top + 1, right - left + 1
+    inside = (rows >= top) & (rows <= bottom) & (cols >= left) & (cols <= right)
+    span = max(height, width) >= MIN_SPAN * max(ink.shape)
+    return span and np.count_nonzero(inside) >= MIN_FILL * height * width
 
 
 def _thicken(

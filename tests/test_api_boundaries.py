@@ -321,7 +321,14 @@ FIT = CALLS["fit"][1]
         ({"schedule": nf.warmup(lambda t: 0.1 - t, 1)}, "learning rate"),
         ({"optimizer": nf.chain(nf.trace(0.9))}, "as_optimizer"),
         ({"optimizer": nf.as_optimizer(nf.chain(nf.trace(0.9)))}, "scale_by_learning_rate"),
-        ({"optimizer": nf.as_optimizer(nf.stateless(lambda u, w, lr: {k: -g for k, g in u.items()}))}, "ignores the learning rate"),  # fmt: skip
+        (
+            {
+                "optimizer": nf.as_optimizer(
+                    nf.stateless(lambda u, w, lr: {k: -g for k, g in u.items()})
+                )
+            },
+            "ignores the learning rate",
+        ),  # fmt: skip
         ({"augmentation": {"shift": 2}}, "Augmentation"),
         ({"batch_size": 0}, "batch_size"),
     ],

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from conftest import limit_memory
 from corpus import CASES, Case, Files, build, npz_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -309,6 +310,7 @@ def nnfun_process(*args: Any) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=limit_memory,
     )
 
 
@@ -399,6 +401,7 @@ def test_ctrl_c_during_start_up_is_one_line(files: Files) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=limit_memory,
     )
     maps = Path(f"/proc/{proc.pid}/maps")
     if not maps.exists():

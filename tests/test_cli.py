@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from conftest import limit_memory
 from typer.testing import CliRunner
 
 from nnfun.serialize import params_from_npz
@@ -216,6 +217,7 @@ def nnfun_process(*args: str | Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=limit_memory,
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import limit_memory
 from test_readme import write_seven
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -110,6 +111,7 @@ def run(command: str, folder: Path, data: Path) -> str:
         capture_output=True,
         text=True,
         timeout=300,
+        preexec_fn=limit_memory,
     )
     return result.stdout
 
@@ -123,6 +125,7 @@ def serve_until_ready(command: str, folder: Path, env: dict[str, str]) -> str:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=limit_memory,
     )
     try:
         assert server.stdout is not None

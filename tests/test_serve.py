@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from conftest import limit_memory
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -343,6 +344,7 @@ def start_serving(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        preexec_fn=limit_memory,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
