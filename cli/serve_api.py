@@ -280,6 +280,13 @@ def predict(app: DigitServer, content_type: str, body: bytes) -> Response:
             seen, digit, probs = read_digit(app.params, picture, raw=raw)
         except NnfunError as exc:
             raise HttpError(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc)) from None
+        except MemoryError:
+            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large to read") from None
+        except Exception as exc:  # whatever the picture held, the client gets a 4xx
+            sys.stderr.write(f"error: reading a picture: {exc!r}\n")
+            raise HttpError(
+                HTTPStatus.UNPROCESSABLE_ENTITY, "this picture could not be read"
+            ) from None
     return json_response(
         {
             "digit": digit,

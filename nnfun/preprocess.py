@@ -155,6 +155,8 @@ def to_mnist(image: npt.ArrayLike) -> FloatImage:
     # inside the mask is the level that should become 1.0 (robust to a few hot pixels).
     # (A lone bright pixel in a big image blurs into a mask it barely fills: use its value.)
     level = float(np.percentile(ink[mask], 90)) or float(ink.max())
+    if level < MIN_STROKE_CONTRAST:  # the darkest "strokes" are the paper's own grain
+        return blank
     ink = np.clip(ink / level, 0.0, 1.0)
     floor = max(NOISE_FLOOR, 4.0 * noise / level)
     ink = np.where(ink >= floor, ink, 0.0)
@@ -340,10 +342,13 @@ def _ink_layer(grey: FloatImage) -> tuple[FloatImage | None, float]:
     return ink, noise / float(np.median(paper))
 
 
-MIN_SPAN = 0.05
+MIN_STROKE_CONTRAST = 0.1
+"""Strokes take at least this fraction of the light off the paper (a faint pencil takes 0.2);
+a blank page's sensor noise and JPEG blocks, stretched, would otherwise pass for ink."""
+MIN_SPAN = 0.1
 """A digit's strokes span at least this fraction of the picture's longer side (a speck does not),"""
-MIN_STROKE_PIXELS = 6
-"""cover at least this many pixels,"""
+MIN_STROKE_PIXELS = 16
+"""cover at least this many pixels (an MNIST digit covers 22 or more),"""
 MIN_FILL = 0.005
 """and fill at least this fraction of their box: sensor noise and JPEG blocks scatter thinly."""
 OUTLIERS = 1.0
