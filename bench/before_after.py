@@ -34,9 +34,9 @@ if hasattr(nnfun, "recipe"):  # the library-first layout
     from nnfun.io.datasets import load_dataset
     c = nnfun.Config()
     data = load_dataset("mnist", data_dir)
-    x, y, _, _ = nnfun.recipe.split(c, data.train_x, data.train_y)
-    params = nnfun.recipe.init_network(c, 784, 10)
-    optimizer, schedule = nnfun.recipe.optimizer(c), nnfun.recipe.schedule(c)
+    x, y, _, _ = nnfun.recipes.split_data(c, data.train_x, data.train_y)
+    params = nnfun.recipes.init_network(c, 784, 10)
+    optimizer, schedule = nnfun.recipes.build_optimizer(c), nnfun.recipes.build_schedule(c)
     state = optimizer.init(params)
     parts = dict(optimizer=optimizer, schedule=schedule, batch_size=c.batch_size)
 else:  # the layout before it

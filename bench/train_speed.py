@@ -41,10 +41,10 @@ from rich.console import Console
 from rich.table import Table
 
 import nnfun
-import nnfun.recipe as recipe
+import nnfun.recipes as recipes
 from nnfun.batching import num_batches, scale_pixels, split_validation
 from nnfun.io.datasets import load_dataset, resolve_data_dir
-from nnfun.recipe import Config
+from nnfun.recipes import Config
 from nnfun.train import EPOCH, SPLIT, rng_for, train_epoch
 
 INPUTS, HIDDEN, CLASSES = 784, 1024, 10
@@ -146,12 +146,12 @@ def matmul_floor(n: int, batch: int) -> Callable[[], None]:
 
 
 class NnfunTraining:
-    """The seed recipe trained one `train_epoch` call at a time, from `recipe.init_network`."""
+    """The seed recipe trained one `train_epoch` call at a time, from `recipes.init_network`."""
 
     def __init__(self, c: Config, x: np.ndarray, y: np.ndarray) -> None:
         self.c, self.x, self.y = c, x, y
-        self.params = recipe.init_network(c, x.shape[1], CLASSES)
-        self.optimizer, self.schedule = recipe.optimizer(c), recipe.schedule(c)
+        self.params = recipes.init_network(c, x.shape[1], CLASSES)
+        self.optimizer, self.schedule = recipes.build_optimizer(c), recipes.build_schedule(c)
         self.opt_state = self.optimizer.init(self.params)
         self.records: list[dict[str, float]] = []  # loss and accuracy of every epoch run
 

@@ -11,15 +11,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+import nnfun
 from nnfun.errors import NnfunError
-from nnfun.io.runs import Run, config_differences, format_setting, load_run, run_labels
+from nnfun.io.models import load_models
+from nnfun.io.runs import Run, load_run
 from nnfun_cli import plots
+from nnfun_cli.loading_display import load_test_images
+from nnfun_cli.options import DataDir, json_option
+from nnfun_cli.run_display import config_differences, format_setting, run_labels
 from nnfun_cli.shell import PIPE_WIDTH, emit_json, err, out, user_errors
 from nnfun_cli.tables import titled
 
@@ -139,17 +144,28 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    json: Annotated[
-        bool, typer.Option("--json", help="Print the comparison as JSON only.")
+    json: Annotated[bool, json_option("the comparison")] = False,
+    ensemble: Annotated[
+        bool,
+        typer.Option(
+            "--ensemble",
+            help="Also evaluate the runs' models together (probabilities averaged) on the test set.",
+        ),
     ] = False,
+    data_dir: DataDir = None,
 ) -> None:
-    """Compare runs: the settings that differ, best validation and test accuracy, training time."""
+    """Compare runs: the settings that differ, best validation and test accuracy, training time.
+
+    With --ensemble, the runs' models are also evaluated as one ensemble on the test set; its
+    training time is the sum of theirs.
+    """
     with user_errors():
         if len(run_dirs) < 2:
             raise NnfunError(
                 "compare needs at least two run folders, e.g. nnfun compare results/a results/b"
             )
         runs = [load_run(path) for path in run_dirs]
+        together = _ensemble(run_dirs, runs, data_dir) if ensemble else None
         differs = config_differences(runs)
         written: Path | None = None
         if out_path is not None:
@@ -159,7 +175,7 @@ def compare(
             except plots.PlotsUnavailable as exc:
                 err.print(str(exc))
     if json:
-        emit_json(_document(runs, differs, written))
+        emit_json(_document(runs, differs, written) | ({"ensemble": together} if together else {}))
         return
     table, labels = comparison_table(runs, differs)
     out.print(titled(f"{len(runs)} runs", table))
@@ -169,8 +185,30 @@ def compare(
     out.print(
         f"settings that differ: {', '.join(differs)}" if differs else "all settings are the same"
     )
+    if together is not None:
+        out.print(
+            Text.assemble(
+                f"ensemble of the {len(runs)} runs (probabilities averaged): test ",
+                (f"{together['test_accuracy']:.2%}", "bold"),
+                f", training {duration(together['train_seconds'])} (the sum of the runs')",
+            )
+        )
     if written is not None:
         out.print(Text.assemble("comparison figure: ", (str(written), "bold")))
+
+
+def _ensemble(paths: list[Path], runs: list[Run], data_dir: Path | None) -> dict[str, Any]:
+    """The runs' models evaluated together on the first run's test set, and their summed time."""
+    nets = load_models(paths)
+    x, y = load_test_images(str(runs[0].config.get("dataset", "mnist")), data_dir)
+    nnfun.check_fits(nets, x.shape[1], int(y.max()) + 1)
+    loss, acc, _ = nnfun.evaluate(nets, x, y)
+    return {
+        "members": [str(run.path) for run in runs],
+        "test_accuracy": acc,
+        "test_loss": loss,
+        "train_seconds": sum(run.seconds for run in runs),
+    }
 
 
 def _document(runs: list[Run], differs: list[str], written: Path | None) -> dict[str, object]:

@@ -15,9 +15,10 @@ from rich.text import Text
 import nnfun
 from nnfun.errors import ConfigError, NnfunError
 from nnfun.io import images
-from nnfun.io.models import load_model
-from nnfun.reading import read_digit
+from nnfun.io.models import load_models
+from nnfun.recognition import read_digit
 from nnfun_cli import digit_art
+from nnfun_cli.options import ModelPath
 from nnfun_cli.shell import FAILED, emit_json, err, error_line, out, user_errors
 
 
@@ -39,7 +40,7 @@ class Failure:
     error: str
 
 
-def predict_picture(params: nnfun.Params, file: str, picture: np.ndarray, raw: bool) -> Prediction:
+def predict_picture(params: nnfun.Model, file: str, picture: np.ndarray, raw: bool) -> Prediction:
     """The network's probabilities for one picture, or none when it has no ink (`read_digit`)."""
     seen, _, probs = read_digit(params, picture, raw=raw)
     return Prediction(file, seen, probs)
@@ -68,9 +69,7 @@ def prediction_record(p: Prediction) -> dict[str, Any]:
 
 
 def predict(
-    model: Annotated[
-        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
-    ],
+    model: ModelPath,
     files: Annotated[
         list[Path],
         typer.Argument(
@@ -105,18 +104,27 @@ def predict(
             "--jsonl", help="Print JSON Lines: one object per image or error, as they come."
         ),
     ] = False,
+    also: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--with",
+            help="Another model (run folder or model.npz) to average with: an ensemble. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Recognise the digit in each file: predicted digit, confidence and the top 3.
 
     Photos and drawings are converted like MNIST was made (greyscale, ink made white on black,
     cropped, scaled to 20 px, centred by mass in 28x28). A picture with no ink gets "no digit
     found". A file that cannot be read gets its own error line; the others are still predicted.
-    The exit code is 1 if any file could not be read or held no digit.
+    The exit code is 1 if any file could not be read or held no digit. With --with, several
+    models answer together: their probabilities are averaged.
     """
     with user_errors():
         if json and jsonl:
             raise ConfigError("choose one of --json and --jsonl")
-        params = load_model(model)
+        params = load_models([model, *(also or [])])
         nnfun.check_fits(params, 28 * 28)  # every picture becomes a 28x28 MNIST-style image
     predictions: list[Prediction] = []
     failures: list[Failure] = []
@@ -142,7 +150,7 @@ def predict(
 
 
 def _outcomes(
-    params: nnfun.Params, files: list[Path], *, raw: bool, recursive: bool
+    params: nnfun.Model, files: list[Path], *, raw: bool, recursive: bool
 ) -> Iterator[Prediction | Failure]:
     """A prediction for every image in `files` (folders expanded), a Failure for each bad one."""
     for given in files:

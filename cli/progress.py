@@ -1,6 +1,6 @@
 """`nnfun train`'s terminal side: Rich progress bars and a Ctrl-C that stops at a safe point.
 
-The run itself is `nnfun.io.session.train_run`; this module only watches it through callbacks.
+The run itself is `nnfun.io.fitting.fit_in_folder`; this module only watches it through callbacks.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import nnfun
 from nnfun import Config, TrainState
 from nnfun.io.datasets import Dataset
-from nnfun.io.session import train_run
+from nnfun.io.fitting import fit_in_folder
 from nnfun_cli.tables import epoch_line
 
 
@@ -59,10 +59,10 @@ def ctrl_c_stops_at_next_batch(flag: StopFlag) -> Iterator[None]:
             signal.signal(sig, signal.SIG_IGN if flag.requested else old)
 
 
-def train_with_progress(
+def fit_with_progress(
     config: Config, run_dir: Path, data: Dataset, done: int, console: Console
 ) -> tuple[dict[str, Any], nnfun.Params]:
-    """`train_run` under a Rich epoch bar and batch bar; returns its metrics and weights."""
+    """`fit_in_folder` under a Rich epoch bar and batch bar; returns its metrics and weights."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -93,4 +93,4 @@ def train_with_progress(
             progress.reset(batches)
             flag.check()
 
-        return train_run(config, run_dir, data, on_epoch=on_epoch, on_batch=on_batch)
+        return fit_in_folder(config, run_dir, data, on_epoch=on_epoch, on_batch=on_batch)

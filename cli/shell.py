@@ -1,4 +1,4 @@
-"""What every command shares: the consoles, exit codes, one-line errors, common options.
+"""What every command shares: the consoles, exit codes, one-line errors.
 
 Three rules hold for everything the commands print, so no command has to remember them:
 
@@ -19,8 +19,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO, cast
+from typing import Any, NoReturn, TextIO, cast
 
 import orjson
 import typer
@@ -158,12 +157,3 @@ def parse_ints(text: str, name: str) -> tuple[int, ...]:
             f"{name} needs at least one layer width, e.g. 1024 or 1024,512 (got {text!r})"
         )
     return values
-
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        help="Folder holding `<dataset>/` with the IDX files [default: $NNFUN_DATA, else ./data].",
-        show_default=False,
-    ),
-]

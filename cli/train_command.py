@@ -11,19 +11,24 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from nnfun import Config, Params, TrainState
+from nnfun import Config, Params, TrainState, recipes
 from nnfun.errors import ConfigError, DivergedError, NnfunError
-from nnfun.io import recipes
 from nnfun.io.checkpoints import load_checkpoint
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
+from nnfun.io.fitting import is_finished, new_run_dir
 from nnfun.io.lock import check_free
+from nnfun.io.preflight import check_trainable
 from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
-from nnfun.io.session import check_trainable, is_finished, new_run_dir
-from nnfun_cli import downloads, plots, progress
-from nnfun_cli.choices import OptimizerName, RecipeName, ScheduleName, complete_dataset
+from nnfun_cli import loading_display, plots, progress
+from nnfun_cli.options import (
+    DataDir,
+    OptimizerName,
+    RecipeName,
+    ScheduleName,
+    complete_dataset,
+)
 from nnfun_cli.shell import (
     INTERRUPTED,
-    DataDir,
     emit,
     err,
     fail,
@@ -146,6 +151,15 @@ def train(
     keep_best: Annotated[
         bool, _opt("Deliver the weights of the best validation epoch.", REG)
     ] = D.keep_best,
+    ema_decay: Annotated[
+        float,
+        typer.Option(
+            "--ema",
+            "--ema-decay",
+            help="Average the weights (EMA, e.g. 0.999): validate, keep and save the average; 0 = off.",
+            rich_help_panel=REG,
+        ),
+    ] = D.ema_decay,
 ) -> None:
     """Train a network. By default the seed recipe: 784-1024-10, SGD + momentum, 80 epochs.
 
@@ -171,7 +185,7 @@ def train(
             err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
         created = resume is None and (out_dir is None or not os.path.lexists(out_dir))
         run_dir = resume or new_run_dir(out_dir)
-        _train(config, data, run_dir, state.epoch if state else 0, figures, created)
+        _run_and_report(config, data, run_dir, state.epoch if state else 0, figures, created)
 
 
 def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[TrainState, Config]:
@@ -261,7 +275,7 @@ def list_recipes(
 
 def _load_data(config: Config, data_dir: Path) -> Dataset:
     """The dataset named in the config, downloading MNIST if it is missing."""
-    with downloads.loading(err, f"loading {config.dataset} from {data_dir}") as shown:
+    with loading_display.loading(err, f"loading {config.dataset} from {data_dir}") as shown:
         return load_dataset(config.dataset, data_dir, log=shown.log, progress=shown.progress)
 
 
@@ -277,14 +291,14 @@ def _write_figures(run_dir: Path, params: Params, data: Dataset) -> None:
     err.print(f"figures: {', '.join(p.name for p in written)}")
 
 
-def _train(
+def _run_and_report(
     config: Config, data: Dataset, run_dir: Path, done: int, figures: bool, created: bool
 ) -> None:
     """Train with progress into `run_dir`, then write the figures and say where the results are."""
     sizes = "-".join(map(str, (data.train_x.shape[1], *config.hidden, 10)))
     err.print(f"training {sizes} on {config.dataset} into {run_dir}")
     try:
-        metrics, params = progress.train_with_progress(config, run_dir, data, done, err)
+        metrics, params = progress.fit_with_progress(config, run_dir, data, done, err)
     except (progress.Interrupted, KeyboardInterrupt) as exc:
         how = (
             "interrupted" if isinstance(exc, progress.Interrupted) else "interrupted again, at once"
@@ -323,5 +337,5 @@ def _what_was_saved(run_dir: Path, created: bool, resume: bool = True) -> str:
         return f"{epoch} finished epoch(s) are saved in {run_dir}. Resume with: nnfun train --resume {run_dir}"
     if created:
         with contextlib.suppress(OSError):
-            run_dir.rmdir()  # empty: train_run took back the settings it had written
+            run_dir.rmdir()  # empty: fit_in_folder took back the settings it had written
     return "it stopped in its first epoch, before anything was saved"

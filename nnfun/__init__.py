@@ -7,26 +7,14 @@ a script needs most are re-exported here: `load_dataset`, `save_model`, `load_mo
 `read_image`.
 """
 
-__version__ = "0.2.0"
-
-from . import recipe
+from . import recipes
 from .augment import Augmentation, augment
+from .averaging import average_of, ema_decay_at, ema_init, ema_update, with_average
 from .batching import batches, num_batches, scale_pixels, shuffle, split_validation
+from .ensemble import Model
 from .errors import ConfigError, DataError, DivergedError, ModelError, NnfunError
 from .gradient_check import gradcheck, numerical_grads, relative_error
-from .inference import as_rows, check_fits, predict, predict_proba
-from .io import load_dataset, load_model, read_image, save_model
-from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
-from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
-from .network import dropout_masks, forward, forward_backward, grads
-from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
-from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
-from .preprocess import has_ink, to_grey, to_mnist
-from .reading import Reading, read_digit
-from .recipe import Config
-from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
-from .train import EpochRecord, TrainState, final_params, fit, rng_for, train_epoch
-from .transforms import (
+from .gradient_transforms import (
     GradientTransformation,
     add_decayed_weights,
     apply_updates,
@@ -42,6 +30,19 @@ from .transforms import (
     stateless,
     trace,
 )
+from .inference import as_rows, check_fits, predict, predict_proba
+from .io import load_dataset, load_model, read_image, save_model
+from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
+from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
+from .network import dropout_masks, forward, forward_backward, grads
+from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
+from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
+from .preprocess import has_ink, to_grey, to_mnist
+from .recipes import Config
+from .recognition import Reading, read_digit
+from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
+from .train import EpochRecord, TrainState, final_params, fit, rng_for, train_epoch
+from .version import __version__ as __version__
 
 __all__ = [
     "Augmentation",
@@ -51,6 +52,7 @@ __all__ = [
     "DivergedError",
     "EpochRecord",
     "GradientTransformation",
+    "Model",
     "ModelError",
     "NnfunError",
     "OptState",
@@ -67,6 +69,7 @@ __all__ = [
     "as_optimizer",
     "as_rows",
     "augment",
+    "average_of",
     "batches",
     "cast",
     "chain",
@@ -78,6 +81,9 @@ __all__ = [
     "cosine",
     "cross_entropy",
     "dropout_masks",
+    "ema_decay_at",
+    "ema_init",
+    "ema_update",
     "evaluate",
     "final_params",
     "fit",
@@ -104,7 +110,7 @@ __all__ = [
     "predict_proba",
     "read_digit",
     "read_image",
-    "recipe",
+    "recipes",
     "relative_error",
     "rng_for",
     "save_model",
@@ -124,4 +130,5 @@ __all__ = [
     "trace",
     "train_epoch",
     "warmup",
+    "with_average",
 ]

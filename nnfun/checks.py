@@ -281,8 +281,8 @@ def regularisation(augmentation: Any) -> None:
 
 def optimizer_type(opt: Any) -> None:
     """`opt` is an `Optimizer` (init, step); a chain must first go through `as_optimizer`."""
+    from .gradient_transforms import GradientTransformation
     from .optim import Optimizer
-    from .transforms import GradientTransformation
 
     if isinstance(opt, GradientTransformation):
         raise ConfigError(

@@ -12,7 +12,7 @@ from .errors import ConfigError
 from .losses import mean_cross_entropy
 from .network import Masks, check_batch, forward, grads
 from .params import Params, cast
-from .recipe import MAX_SEED
+from .recipes.settings import MAX_SEED
 
 TINY = 1e-12
 MAX_PARAMETERS = 20_000

@@ -1,4 +1,4 @@
-"""Using a trained network: digits and probabilities for one image, a stack, or rows of pixels."""
+"""Using a trained network (or an ensemble): digits and probabilities for one image, a stack, or rows."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import numpy.typing as npt
 
 from . import checks
 from .batching import scale_pixels
+from .ensemble import Model, members
 from .errors import DataError
 from .losses import log_softmax
 from .network import forward
@@ -16,14 +17,15 @@ DIGITS = 10
 """Labels are digits 0-9, so a network has at most ten outputs (one per digit it can tell)."""
 
 
-def check_fits(params: Params, inputs: int, classes: int | None = None) -> None:
+def check_fits(model: Model, inputs: int, classes: int | None = None) -> None:
     """DataError unless the network reads `inputs` values per image and has an output per label.
 
     `classes` is the number of labels the data can hold (its top label + 1); the network needs
     at least that many outputs, and at most `DIGITS`. Eval, predict, resume and training all ask
     this once, before any arithmetic, so a mismatch is one sentence instead of a failed matmul.
+    An ensemble's members agree on both (see `members`), so the first one speaks for all.
     """
-    sizes = checks.network(params)
+    sizes = layer_sizes(members(model)[0])
     checks.whole("inputs", inputs)
     if classes is not None:
         checks.whole("classes", classes, 0)
@@ -60,13 +62,22 @@ def as_rows(params: Params, images: npt.ArrayLike) -> np.ndarray:
     return x.astype(params["W1"].dtype, copy=False)
 
 
-def predict_proba(params: Params, images: npt.ArrayLike, batch_size: int = 10_000) -> np.ndarray:
+def predict_proba(model: Model, images: npt.ArrayLike, batch_size: int = 10_000) -> np.ndarray:
     """Softmax probabilities `(n, classes)`, `softmax(forward(x))`, `batch_size` rows at a time.
 
-    uint8 rows are scaled chunk by chunk, so a whole dataset is never copied to floats.
+    An ensemble's are the mean of its members' probabilities (an ensemble of one: the network's).
     """
     checks.whole("batch_size", batch_size)
-    rows = checks.pixels("images", images, checks.finite_network(params)[0])
+    nets = members(model)
+    for net in nets:
+        checks.finite_network(net, "model")
+    rows = checks.pixels("images", images, layer_sizes(nets[0])[0])
+    return np.mean([_proba(net, rows, batch_size) for net in nets], axis=0)
+
+
+def _proba(params: Params, rows: np.ndarray, batch_size: int) -> np.ndarray:
+    """One network's probabilities for checked rows (uint8 rows are scaled chunk by chunk, so
+    a whole dataset is never copied to floats), `batch_size` rows at a time."""
     classes = layer_sizes(params)[-1]
     chunks = [np.zeros((0, classes), dtype=params["W1"].dtype)]
     for i in range(0, len(rows), batch_size):
@@ -76,6 +87,6 @@ def predict_proba(params: Params, images: npt.ArrayLike, batch_size: int = 10_00
     return np.concatenate(chunks)
 
 
-def predict(params: Params, images: npt.ArrayLike) -> np.ndarray:
+def predict(model: Model, images: npt.ArrayLike) -> np.ndarray:
     """The most probable digit of each image, `argmax_k p(k | x)`, as an int array `(n,)`."""
-    return predict_proba(params, images).argmax(axis=1)
+    return predict_proba(model, images).argmax(axis=1)

@@ -6,11 +6,11 @@ import numpy as np
 
 from . import checks
 from .batching import scale_pixels
+from .ensemble import Model, log_proba, members
 from .errors import DataError
 from .inference import check_fits
 from .losses import log_softmax
 from .network import forward
-from .params import Params
 
 
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
@@ -52,21 +52,31 @@ def _floats(x: np.ndarray) -> np.ndarray:
 
 
 def evaluate(
-    params: Params, x: np.ndarray, y: np.ndarray, batch_size: int = 10_000
+    model: Model, x: np.ndarray, y: np.ndarray, batch_size: int = 10_000
 ) -> tuple[float, float, np.ndarray]:
     """Mean cross-entropy, accuracy and predicted labels over a whole dataset (floats or uint8).
 
     Images may be rows `(n, 784)` or a stack `(n, 28, 28)`; pixels are checked as by `predict`.
+    An ensemble is scored on the mean of its members' probabilities (`log_proba`); a single
+    network on its own logits.
     """
     checks.whole("batch_size", batch_size)
-    x = checks.pixels("x", x, checks.finite_network(params)[0])
+    nets = members(model)
+    for net in nets:
+        checks.finite_network(net, "model")
+    x = checks.pixels("x", x, checks.network(nets[0])[0])
     y = checks.labels("y", y, len(x))
-    check_fits(params, x.shape[1])
-    checks.labels("y", y, len(x), checks.network(params)[-1])
+    check_fits(nets, x.shape[1])
+    checks.labels("y", y, len(x), checks.network(nets[0])[-1])
     total, predicted = 0.0, np.empty(len(x), dtype=np.int64)
     for i in range(0, len(x), batch_size):
-        logits = forward(params, _floats(x[i : i + batch_size]))
+        xb = _floats(x[i : i + batch_size])
+        if len(nets) == 1:
+            logits = forward(nets[0], xb)
+            log_p = log_softmax(logits)
+        else:
+            logits = log_p = log_proba(nets, xb)
         rows = np.arange(len(logits))
-        total += float(-log_softmax(logits)[rows, y[i : i + batch_size]].sum(dtype=np.float64))
+        total += float(-log_p[rows, y[i : i + batch_size]].sum(dtype=np.float64))
         predicted[i : i + len(logits)] = logits.argmax(axis=1)
     return total / max(len(x), 1), accuracy(predicted, y), predicted

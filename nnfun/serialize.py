@@ -19,8 +19,8 @@ import orjson
 
 from .errors import ModelError
 from .params import Params, freeze
-from .recipe import _is_int, _is_number
 from .train import EpochRecord, TrainState
+from .values import is_number, is_whole
 
 
 def _to_npz(arrays: Mapping[str, np.ndarray]) -> bytes:
@@ -205,7 +205,7 @@ def _metadata(raw: np.ndarray | None) -> tuple[int, tuple[EpochRecord, ...], dic
         raise ModelError("not an nnfun checkpoint (bad metadata: no config)")
     epoch: Any = meta.get("epoch")
     records = meta["history"]
-    if not _is_int(epoch) or not len(records) <= epoch < 2**62:
+    if not is_whole(epoch) or not len(records) <= epoch < 2**62:
         raise ModelError(
             f"damaged checkpoint: it says epoch {epoch!r} after {len(records)} epochs of history"
         )
@@ -218,7 +218,7 @@ def _record(record: Any, epoch: int) -> EpochRecord:
     """One history entry: the fields of `EpochRecord`, numbers (validation ones may be null)."""
     ok = isinstance(record, dict) and sorted(record) == sorted(_RECORD_FIELDS)
     ok = ok and all(
-        _is_number(record[k]) or (record[k] is None and k.startswith("val_")) for k in record
+        is_number(record[k]) or (record[k] is None and k.startswith("val_")) for k in record
     )
     if not ok or record["epoch"] != epoch:
         raise ModelError(f"damaged checkpoint: history entry {epoch} is not an epoch record")

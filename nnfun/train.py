@@ -17,6 +17,7 @@ import numpy as np
 
 from . import checks
 from .augment import Augmentation
+from .averaging import average_of
 from .batching import SCALE, batches, num_batches, shuffle
 from .errors import ConfigError, DataError, DivergedError
 from .inference import check_fits
@@ -56,6 +57,7 @@ class TrainState:
     """Everything needed to continue a run: `epoch` epochs are done.
 
     `best_params` holds the weights of the best validation epoch when `fit(keep_best=True)`.
+    An optimizer made by `with_average` keeps the weights' moving average in `opt_state`.
     """
 
     epoch: int
@@ -284,6 +286,8 @@ def fit(
     `start` is a network (a fresh run: `optimizer.init` makes its state) or a `TrainState` (a
     resumed run continues at `start.epoch`). Epoch `e` shuffles, augments and drops out with
     `rng_for(seed, EPOCH, e)`; the learning rate of each step is `schedule(fractional epoch)`.
+    An optimizer that averages the weights (`with_average`) has its averaged weights validated,
+    kept as the best and delivered instead of the raw ones.
     With `keep_best`, `best_params` follows the best validation accuracy (see `final_params`).
     An empty validation set is allowed: its loss and accuracy are NaN. DivergedError stops a
     run whose loss is not finite or that `divergence` finds lost (unless `stop_diverged=False`),
@@ -320,8 +324,9 @@ def fit(
             regularisation=reg,
             on_batch=on_batch,
         )
+        weights = _delivered(params, opt_state)
         val_loss, val_acc = (
-            evaluate(params, x_val, y_val)[:2] if len(x_val) else (math.nan, math.nan)
+            evaluate(weights, x_val, y_val)[:2] if len(x_val) else (math.nan, math.nan)
         )
         record = EpochRecord(
             epoch + 1, schedule(epoch), loss, acc, val_loss, val_acc, clock() - began
@@ -333,13 +338,22 @@ def fit(
             raise DivergedError(problem, lr=record.lr)
         best_params = state.best_params
         if keep_best and val_acc > best:
-            best, best_params = val_acc, params
+            best, best_params = val_acc, weights
         state = TrainState(epoch + 1, params, opt_state, history, best_params)
         yield state
 
 
+def _delivered(params: Params, opt_state: OptState) -> Params:
+    """The weights to validate and deliver: the optimizer's average if it keeps one, else `params`."""
+    average = average_of(opt_state)
+    return params if average is None else average
+
+
 def final_params(state: TrainState) -> Params:
-    """The weights a run delivers: the best validation epoch's if it kept them, else the last."""
+    """The weights a run delivers: the best validation epoch's if it kept them, else the last
+    (averaged, if the optimizer keeps an average)."""
     if not isinstance(state, TrainState):
         raise TypeError(f"state must be a TrainState (what fit yields), got {checks.show(state)}")
-    return state.best_params if state.best_params is not None else state.params
+    if state.best_params is not None:
+        return state.best_params
+    return _delivered(state.params, state.opt_state)

@@ -105,7 +105,7 @@ def small_run(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFac
 
     x, y = nf.scale_pixels(mnist["train-images-idx3-ubyte"]), mnist["train-labels-idx1-ubyte"]
     config = nf.Config(hidden=(64,), epochs=2, lr=0.05, val_size=0)
-    *_, state = nf.recipe.train(config, x, y, x[:0], y[:0])
+    *_, state = nf.recipes.fit_config(config, x, y, x[:0], y[:0])
     test_acc = nf.evaluate(state.params, mnist["t10k-images-idx3-ubyte"], mnist[FILES[3]])[1]
     run = tmp_path_factory.mktemp("run")
     nf.save_model(run / "model.npz", state.params)

@@ -400,6 +400,7 @@ def train_cases(f: Files) -> Iterator[Case]:
         "--dropout": [1, -0.1, "nan"],
         "--input-dropout": [1, "inf"],
         "--label-smoothing": [1, "nan"],
+        "--ema": [1, -0.1, "nan", "inf"],
         "--shift": [-1, "inf"],
         "--rotate": [-1, "nan"],
         "--scale": [1, -0.5],
@@ -525,6 +526,9 @@ def eval_cases(f: Files) -> Iterator[Case]:
     for dataset in ("../x", "missing", "a/b", "."):
         yield case(f"eval --dataset {dataset!r}", "eval", f.run, *data, "--dataset", dataset)
     yield case("eval without a model", "eval", usage=True)
+    for name, model in _model_paths(f):  # a bad second member of an ensemble
+        yield case(f"eval ensemble with {name}", "eval", f.run, model, *data)
+    yield case("eval ensemble with outputs_5", "eval", f.run, f.models / "outputs_5.npz", *data)
 
 
 def predict_cases(f: Files) -> Iterator[Case]:
@@ -540,6 +544,9 @@ def predict_cases(f: Files) -> Iterator[Case]:
     yield case("predict --raw 45 MP", "predict", f.run, f.pictures / "45_megapixels.png", "--raw")
     yield case("predict --raw a stack", "predict", f.run, f.pictures / "5d.npy", "--raw")
     yield case("predict without pictures", "predict", f.run, usage=True)
+    for name, model in _model_paths(f):  # a bad second member of an ensemble
+        yield case(f"predict --with {name}", "predict", f.run, picture, "--with", model)
+    yield case("predict --with outputs_5", "predict", f.run, picture, "--with", f.models / "outputs_5.npz")  # fmt: skip
 
 
 def report_cases(f: Files) -> Iterator[Case]:
@@ -563,6 +570,11 @@ def compare_cases(f: Files) -> Iterator[Case]:
         yield case(f"compare with {name}", "compare", f.run, path)
     for name, path in (("under a file", f.root / "a_file" / "c.png"), ("a long name", f.root / LONG / "c.png")):  # fmt: skip
         yield case(f"compare --out {name}", "compare", f.run, f.run, "--out", path)
+    data = ("--data-dir", f.data)
+    for name in ("model_inputs_400", "model_outputs_5", "model_text", "model_missing"):
+        yield case(f"compare --ensemble with {name}", "compare", f.run, f.runs / name, "--ensemble", *data)  # fmt: skip
+    for name in ("20x20", "empty_test", "test_truncated", "test_junk"):
+        yield case(f"compare --ensemble on {name}", "compare", f.run, f.run, "--ensemble", "--data-dir", f.datasets / name)  # fmt: skip
 
 
 def gradcheck_cases(f: Files) -> Iterator[Case]:
@@ -599,6 +611,9 @@ def sweep_cases(f: Files) -> Iterator[Case]:
     yield case("sweep --file missing", *base, "--file", f.root / "none.toml")
     yield case("sweep --file not TOML", *base, "--file", f.pictures / "text.png")
     yield case("sweep --lr nan", *base, "--grid", "hidden=8,16", "--lr", "nan")
+    yield case("sweep --ema 1", *base, "--grid", "hidden=8,16", "--ema", "1")
+    for value in ("-1", "x", "1.5"):
+        yield case(f"sweep --ensemble {value}", *base, "--ensemble", value, usage=True)
 
 
 def serve_cases(f: Files) -> Iterator[Case]:
@@ -607,6 +622,8 @@ def serve_cases(f: Files) -> Iterator[Case]:
             yield case(f"serve model {name}", "serve", model, "--port", 0)
     yield case("serve a missing run", "serve", f.root / "none")
     yield case("serve a picture", "serve", f.pictures / "text.png")
+    for name, model in _model_paths(f):  # a bad second member of an ensemble
+        yield case(f"serve ensemble with {name}", "serve", f.run, model, "--port", 0)
     for port in ("-1", "70000"):
         yield case(f"serve --port {port}", "serve", f.run, "--port", port, usage=True)  # a range
 

@@ -84,7 +84,7 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "Augmentation": (nf.Augmentation, {"shift": 1.0, "elastic_alpha": 1.0}),
     "batches": (_first(nf.batches), {"x": X, "y": Y, "batch_size": 7}),
     "cast": (nf.cast, {"params": PARAMS, "dtype": np.float64}),
-    "check_fits": (nf.check_fits, {"params": PARAMS, "inputs": 36, "classes": 10}),
+    "check_fits": (nf.check_fits, {"model": PARAMS, "inputs": 36, "classes": 10}),
     "clip": (_transform(nf.clip), {"max_abs": 1.0}),
     "clip_by_global_norm": (_transform(nf.clip_by_global_norm), {"max_norm": 1.0}),
     "confusion_matrix": (nf.confusion_matrix, {"labels": Y, "predicted": Y, "classes": 10}),
@@ -95,7 +95,7 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         nf.dropout_masks,
         {"sizes": (36, 8, 10), "n": 4, "rng": RNG, "rate": 0.5, "input_rate": 0.2},
     ),
-    "evaluate": (nf.evaluate, {"params": PARAMS, "x": X, "y": Y, "batch_size": 7}),
+    "evaluate": (nf.evaluate, {"model": PARAMS, "x": X, "y": Y, "batch_size": 7}),
     "final_params": (nf.final_params, {"state": STATE}),
     "fit": (
         _fit,
@@ -130,10 +130,10 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "num_layers": (nf.num_layers, {"params": PARAMS}),
     "one_cycle": (_schedule(nf.one_cycle), {"max_lr": 0.1, "epochs": 5, "peak": 0.3}),
     "per_class_accuracy": (nf.per_class_accuracy, {"matrix": np.eye(10, dtype=int)}),
-    "predict": (nf.predict, {"params": PARAMS, "images": X}),
-    "predict_proba": (nf.predict_proba, {"params": PARAMS, "images": X, "batch_size": 7}),
+    "predict": (nf.predict, {"model": PARAMS, "images": X}),
+    "predict_proba": (nf.predict_proba, {"model": PARAMS, "images": X, "batch_size": 7}),
     "scale_by_learning_rate": (_transform(nf.scale_by_learning_rate), {}),
-    "read_digit": (nf.read_digit, {"params": DIGITS, "picture": np.eye(28), "raw": False}),
+    "read_digit": (nf.read_digit, {"model": DIGITS, "picture": np.eye(28), "raw": False}),
     "relative_error": (nf.relative_error, {"analytic": LOGITS, "numeric": LOGITS}),
     "rng_for": (nf.rng_for, {"seed": 3}),
     "save_model": (nf.save_model, {"path": "TMP", "params": PARAMS}),
@@ -166,6 +166,16 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "epoch": 0,
             "rng": RNG,
         },
+    ),
+    "average_of": (nf.average_of, {"state": nf.sgd_init(PARAMS)}),
+    "ema_decay_at": (nf.ema_decay_at, {"decay": 0.99, "step": 3}),
+    "ema_init": (nf.ema_init, {"params": PARAMS}),
+    "ema_update": (nf.ema_update, {"ema": PARAMS, "params": PARAMS, "decay": 0.9}),
+    "with_average": (
+        lambda optimizer, decay: nf.with_average(optimizer, decay).step(
+            PARAMS, PARAMS, nf.with_average(SGD, 0.9).init(PARAMS), lr=0.1
+        ),
+        {"optimizer": SGD, "decay": 0.9},
     ),
     "warmup": (_schedule(nf.warmup), {"schedule": nf.constant(0.1), "epochs": 2, "start": 0.01}),
 }
@@ -254,7 +264,7 @@ def test_every_public_function_is_covered() -> None:
     skipped = {  # types, errors, modules; file readers and the recipe have their own tests
         "Config", "ConfigError", "DataError", "DivergedError", "EpochRecord",
         "GradientTransformation", "ModelError", "NnfunError", "OptState", "Optimizer", "Params",
-        "Reading", "Schedule", "TrainState", "recipe", "load_dataset", "load_model",
+        "Reading", "Schedule", "TrainState", "recipe", "recipes", "Model", "load_dataset", "load_model",
         "read_image", "chain", "masked", "gradcheck", "numerical_grads",
     }  # fmt: skip
     assert set(nf.__all__) - skipped <= own, set(nf.__all__) - skipped - own

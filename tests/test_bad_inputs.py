@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 
 import nnfun
 from nnfun.io.runs import CHECKPOINT
-from nnfun.recipe import Config, parse_settings, to_toml
+from nnfun.recipes import Config, parse_settings, to_toml
 from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz, params_from_npz
 from nnfun.train import BLOWN_UP, EpochRecord, divergence
 from nnfun_cli.app import app
@@ -186,13 +186,13 @@ def test_divergence_later_names_the_last_good_checkpoint(files: Files, tmp_path:
 def test_memory_is_checked_before_training() -> None:
     """The estimate counts weights, optimizer state and a batch; a small machine refuses up front."""
     from nnfun.io.datasets import Dataset
-    from nnfun.io.session import check_trainable
+    from nnfun.io.preflight import check_trainable, training_bytes
 
     x = np.zeros((200, 784), np.uint8)
     y = np.arange(200, dtype=np.uint8) % 10
     data = Dataset(x, y, x[:10], y[:10])
     config = Config(hidden=(4096, 4096), val_size=10)
-    need = nnfun.recipe.training_bytes(config, 784, 10, 190)
+    need = training_bytes(config, 784, 10, 190)
     weights = 784 * 4096 + 4096 * 4096 + 4096 * 10
     assert 4 * 4 * weights < need < 4 * 8 * weights  # float32 weights, a few copies of each
     check_trainable(config, data, memory=10 * need)
@@ -221,11 +221,11 @@ def test_divergence_catches_blow_ups_and_dead_runs_but_not_learning() -> None:
 @pytest.mark.parametrize("name", ["seed", "best"])
 def test_shipped_recipes_never_look_diverged(name: str, mnist: dict[str, np.ndarray]) -> None:
     """Epoch 1 of each shipped recipe, on 3,000 real digits: far from the blow-up line."""
-    from nnfun.io.recipes import load_recipe
+    from nnfun.recipes import load_recipe
 
     config = Config.from_dict({**load_recipe(name), "epochs": 1, "val_size": 0})
     x, y = mnist["train-images-idx3-ubyte"][:3000].reshape(3000, -1), mnist["train-labels-idx1-ubyte"][:3000]  # fmt: skip
-    state = next(nnfun.recipe.train(config, x, y, x[:0], y[:0]))
+    state = next(nnfun.recipes.fit_config(config, x, y, x[:0], y[:0]))
     assert state.history[0].train_loss < BLOWN_UP * math.log(10) / 2
 
 

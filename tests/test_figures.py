@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnfun.io import runs
+from nnfun_cli import run_display
 from nnfun_cli.app import app
 from nnfun_cli.tables import sparkline
 
@@ -193,6 +194,7 @@ def test_config_differences_and_labels(tmp_path: Path) -> None:
         return runs.Run(tmp_path / name, config, [], {})
 
     two = [run("x/a", lr=0.1, seed=0), run("y/a", lr=0.1, seed=1, dropout=0.5)]
-    assert runs.config_differences(two) == ["seed", "dropout"]
-    assert runs.run_labels(two) == ["x/a", "y/a"]
-    assert runs.format_setting([1024, 512]) == "1024,512" and runs.format_setting(None) == "off"
+    assert run_display.config_differences(two) == ["seed", "dropout"]
+    assert run_display.run_labels(two) == ["x/a", "y/a"]
+    assert run_display.format_setting([1024, 512]) == "1024,512"
+    assert run_display.format_setting(None) == "off"

@@ -23,7 +23,7 @@ def model(mnist, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, nf.Par
     x = nf.scale_pixels(mnist["train-images-idx3-ubyte"][:20_000])
     y = mnist["train-labels-idx1-ubyte"][:20_000]
     config = nf.Config(hidden=(128,), epochs=2, lr=0.05, val_size=0)
-    *_, state = nf.recipe.train(config, x, y, x[:0], y[:0])
+    *_, state = nf.recipes.fit_config(config, x, y, x[:0], y[:0])
     path = tmp_path_factory.mktemp("model") / "model.npz"
     path.write_bytes(params_to_npz(state.params))
     return path, state.params

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import nnfun as nf
-from nnfun.io import recipes
+from nnfun import recipes
 from nnfun_cli.app import app, resolve_config
 
 runner = CliRunner()
@@ -76,5 +76,5 @@ configs = st.builds(
 
 @given(configs)
 def test_saved_toml_repeats_the_config_exactly(config: nf.Config) -> None:
-    text = nf.recipe.to_toml(config.to_dict())
-    assert nf.Config.from_dict(nf.recipe.parse_settings(text, "saved")) == config
+    text = nf.recipes.to_toml(config.to_dict())
+    assert nf.Config.from_dict(nf.recipes.parse_settings(text, "saved")) == config

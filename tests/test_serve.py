@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 import nnfun as nf
 from nnfun_cli.app import app
-from nnfun_cli.serve import describe_model, listen
-from nnfun_cli.serve_api import MAX_BODY, DigitServer
+from nnfun_cli.serve.api import MAX_BODY, DigitServer
+from nnfun_cli.serve.command import describe_model, listen
 
 runner = CliRunner()
 

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from nnfun.io.datasets import load_dataset
 from nnfun_cli.app import app
-from nnfun_cli.sweep_trial import epochs_done
+from nnfun_cli.sweep.trial import epochs_done
 
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
@@ -190,7 +190,7 @@ def test_a_worker_without_the_sweep_folder_sends_the_files_back(
     cluster: Any, small_mnist: Path, tmp_path: Path
 ) -> None:
     from nnfun import Config
-    from nnfun_cli.sweep_dask import remote_trial
+    from nnfun_cli.sweep.cluster import remote_trial
 
     settings = Config(hidden=(8,), epochs=1, val_size=500).to_dict()
     data = load_dataset("mnist", small_mnist)

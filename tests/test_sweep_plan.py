@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from nnfun import Config
 from nnfun.errors import ConfigError
 from nnfun_cli.app import app
-from nnfun_cli.sweep_plan import (
+from nnfun_cli.sweep.plan import (
     Range,
     Spec,
     expand,

@@ -11,8 +11,8 @@ from rich.console import Console
 from nnfun import Config
 from nnfun.io.runs import Run
 from nnfun_cli.plots.sweep import sweep_figure
-from nnfun_cli.sweep_plan import Trial
-from nnfun_cli.sweep_summary import Configuration, TrialResult, rank, summary_json, table
+from nnfun_cli.sweep.plan import Trial
+from nnfun_cli.sweep.summary import Configuration, TrialResult, rank, summary_json, table
 
 
 def finished(varied: dict[str, Any], seed: int, val: list[float], test: float) -> TrialResult:

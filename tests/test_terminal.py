@@ -446,13 +446,13 @@ def test_download_progress_lines_in_a_log(monkeypatch: pytest.MonkeyPatch) -> No
 
     from rich.console import Console
 
-    from nnfun_cli import downloads
+    from nnfun_cli import loading_display
 
-    monkeypatch.setattr(downloads, "LOG_EVERY", 0.0)
+    monkeypatch.setattr(loading_display, "LOG_EVERY", 0.0)
     stream = StringIO()
     console = Console(file=stream, width=200)
     body = bytes(5000)
-    with serve_files({"f.gz": body}) as url, downloads.loading(console, "loading") as shown:
+    with serve_files({"f.gz": body}) as url, loading_display.loading(console, "loading") as shown:
         datasets._fetch(f"{url}f.gz", 5.0, shown.progress)
     lines = stream.getvalue().splitlines()
     assert lines[0] == "  0 B of 5.0 kB, 0 B/s"

@@ -31,7 +31,7 @@ CONFIG = nf.Config(hidden=(32, 16), epochs=4, batch_size=32, lr=0.05, milestones
 
 
 def run(config: nf.Config, data, state=None) -> nf.TrainState:  # type: ignore[no-untyped-def]
-    *_, last = nf.recipe.train(config, *data, start=state, clock=fake_clock())
+    *_, last = nf.recipes.fit_config(config, *data, start=state, clock=fake_clock())
     return last
 
 
@@ -146,8 +146,8 @@ def test_fit_is_the_recipe_built_from_parts(toy) -> None:  # type: ignore[no-unt
     """`recipe.train` is only `fit` with the config's parts: the same numbers, bit for bit."""
     config = replace(CONFIG, optimizer="nesterov", dropout=0.1, shift=1.0, keep_best=True)
     by_recipe = run(config, toy)
-    start = nf.recipe.init_network(config, 36, 10)
-    *_, by_hand = nf.fit(start, *toy, **nf.recipe.fit_options(config), clock=fake_clock())
+    start = nf.recipes.init_network(config, 36, 10)
+    *_, by_hand = nf.fit(start, *toy, **nf.recipes.fit_options(config), clock=fake_clock())
     assert by_recipe.history == by_hand.history
     assert all(np.array_equal(by_recipe.params[k], by_hand.params[k]) for k in start)
 
@@ -157,9 +157,9 @@ def test_fit_is_the_recipe_built_from_parts(toy) -> None:  # type: ignore[no-unt
     [({"epochs": 0}, "epochs"), ({"batch_size": True}, "batch_size"), ({"epochs": 2.5}, "epochs")],
 )
 def test_fit_refuses_values_it_cannot_use(toy, changes, message) -> None:  # type: ignore[no-untyped-def]
-    options = nf.recipe.fit_options(CONFIG) | changes
+    options = nf.recipes.fit_options(CONFIG) | changes
     with pytest.raises(nf.ConfigError, match=message):
-        next(nf.fit(nf.recipe.init_network(CONFIG, 36, 10), *toy, **options))
+        next(nf.fit(nf.recipes.init_network(CONFIG, 36, 10), *toy, **options))
 
 
 @pytest.mark.parametrize(

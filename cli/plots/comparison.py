@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnfun.io.runs import Run, config_differences, format_setting, run_labels
+from nnfun.io.runs import Run
 from nnfun_cli.plots.style import INK, RUN_COLOURS, ink_on, render, rgba, with_header, zoom
+from nnfun_cli.run_display import config_differences, format_setting, run_labels
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

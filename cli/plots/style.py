@@ -22,7 +22,8 @@ import numpy as np
 import nnfun
 from nnfun.errors import NnfunError
 from nnfun.io.files import atomic_write_bytes
-from nnfun.io.runs import Run, format_setting
+from nnfun.io.runs import Run
+from nnfun_cli.run_display import format_setting
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -184,6 +185,8 @@ def describe(run: Run) -> str:
             parts.append(f"{label} {format_setting(c[key])}")
     if any(c.get(k) for k in ("shift", "rotate", "scale", "elastic_alpha")):
         parts.append("augmented")
+    if c.get("ema_decay"):
+        parts.append(f"weights averaged (EMA {format_setting(c['ema_decay'])})")
     took = f"{run.seconds:.1f}" if run.seconds < 10 else f"{run.seconds:.0f}"
     parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {took} s")
     return ", ".join(parts)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nnfun.io.runs import format_setting
 from nnfun_cli.plots.style import (
     FAINT,
     MUTED,
@@ -23,7 +22,8 @@ from nnfun_cli.plots.style import (
     with_header,
     zoom,
 )
-from nnfun_cli.sweep_summary import Configuration
+from nnfun_cli.run_display import format_setting
+from nnfun_cli.sweep.summary import Configuration
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

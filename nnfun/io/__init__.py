@@ -6,15 +6,16 @@ Nothing in the core (`nnfun/*.py`) imports this package; it imports the core.
 from .checkpoints import load_checkpoint, save_checkpoint
 from .datasets import Dataset, load_dataset, load_test_set, resolve_data_dir
 from .files import atomic_write_bytes, read_json, write_json
+from .fitting import fit_in_folder
 from .images import read_image, read_images
 from .models import load_model, save_model
 from .runs import Run, load_run
-from .session import train_run
 
 __all__ = [
     "Dataset",
     "Run",
     "atomic_write_bytes",
+    "fit_in_folder",
     "load_checkpoint",
     "load_dataset",
     "load_model",
@@ -26,6 +27,5 @@ __all__ = [
     "resolve_data_dir",
     "save_checkpoint",
     "save_model",
-    "train_run",
     "write_json",
 ]

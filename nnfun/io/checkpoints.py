@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ModelError, NnfunError
-from ..recipe import Config, check_state
+from ..recipes import Config, check_state
 from ..serialize import checkpoint_from_npz, checkpoint_to_npz
 from ..train import TrainState
 from .files import atomic_write_bytes, read_capped

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import checks
+from ..ensemble import members
 from ..errors import ModelError, NnfunError
 from ..params import Params
 from ..serialize import params_from_npz, params_to_npz
-from .files import atomic_write_bytes, read_capped
-from .runs import CONFIG_JSON, MODEL
+from .files import atomic_write_bytes, read_capped, read_json
+from .runs import CONFIG_JSON, METRICS, MODEL
 
 MAX_MODEL_BYTES = 2 << 30
 """A model file larger than this (2 GiB, ~500 million float32 weights) is refused unread."""
@@ -55,3 +58,26 @@ def load_model(path: str | Path) -> Params:
         return params_from_npz(data, MAX_MODEL_BYTES)
     except ModelError as exc:
         raise ModelError(f"{file}: {exc}") from None
+
+
+def load_models(paths: Sequence[str | Path]) -> tuple[Params, ...]:
+    """The networks at `paths` (files or run folders), checked to agree as an ensemble.
+
+    ModelError names the two paths whose models read other images or tell other classes.
+    """
+    return members([load_model(p) for p in paths], names=[str(p) for p in paths])
+
+
+def training_seconds(path: str | Path) -> float | None:
+    """How long the model at `path` trained, from its run folder's `metrics.json`; None if unknown."""
+    run_dir = model_file(path)[1]
+    if run_dir is None or not (run_dir / METRICS).is_file():
+        return None
+    try:
+        metrics = read_json(run_dir / METRICS)
+    except NnfunError:
+        return None
+    value = metrics.get("train_seconds") if isinstance(metrics, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value < math.inf else None

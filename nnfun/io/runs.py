@@ -16,7 +16,8 @@ import numpy as np
 
 from ..errors import NnfunError
 from ..inference import DIGITS
-from ..recipe import Config
+from ..recipes import Config
+from ..values import is_finite_number, is_whole
 from .files import MAX_JSON_BYTES, read_json
 
 CONFIG_JSON = "config.json"
@@ -100,16 +101,12 @@ class Run:
         return "-".join(map(str, sizes))
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _is_fraction(value: Any) -> bool:
-    return _is_number(value) and 0 <= value <= 1
+    return is_finite_number(value) and 0 <= value <= 1
 
 
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_CELL
+    return is_whole(value) and 0 <= value <= MAX_CELL
 
 
 def settings(config: Any) -> Config:
@@ -179,7 +176,7 @@ def _history_problem(history: Any) -> str | None:
             return f"entry {i + 1} is not an object"
         for key in HISTORY_KEYS:
             value = record.get(key)
-            if not (_is_number(value) or (value is None and key.startswith("val_"))):
+            if not (is_finite_number(value) or (value is None and key.startswith("val_"))):
                 return f"entry {i + 1} has no number {key!r}"
             if value is not None and value < 0:
                 return f"entry {i + 1} has a negative {key!r}"
@@ -205,7 +202,7 @@ def _metrics_problem(metrics: Any) -> str | None:
             return f"{key!r} is not between 0 and 1"
     for key in ("test_loss", "train_seconds"):
         value = metrics.get(key)
-        if value is not None and not (_is_number(value) and value >= 0):
+        if value is not None and not (is_finite_number(value) and value >= 0):
             return f"{key!r} is not a number >= 0"
     matrix: Any = metrics.get("confusion_matrix")
     per_class = metrics.get("per_class_accuracy")
@@ -223,38 +220,3 @@ def _metrics_problem(metrics: Any) -> str | None:
     ):
         return f"'per_class_accuracy' should hold {side} fractions between 0 and 1"
     return None
-
-
-def format_setting(value: Any) -> str:
-    """A config value for people: `[1024, 512]` -> `1024,512`, `0.0001` -> `0.0001`, None -> `off`."""
-    if value is None:
-        return "off"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return ",".join(format_setting(v) for v in value) or "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def config_differences(runs: Sequence[Run]) -> list[str]:
-    """The config keys whose values are not the same in every run (a missing key counts as a value)."""
-    keys: list[str] = []
-    for run in runs:
-        keys += [k for k in run.config if k not in keys]
-    missing = object()
-    return [k for k in keys if len({repr(run.config.get(k, missing)) for run in runs}) > 1]
-
-
-def run_labels(runs: Sequence[Run]) -> list[str]:
-    """Short, distinct names: the folder names, with their parent folder where two would clash."""
-    names = [run.name for run in runs]
-    labels = []
-    for run, name in zip(runs, names, strict=True):
-        if names.count(name) > 1:
-            name = f"{run.path.resolve().parent.name}/{name}"
-        labels.append(name)
-    return [
-        f"{label} ({i + 1})" if labels.count(label) > 1 else label for i, label in enumerate(labels)
-    ]

@@ -1,4 +1,7 @@
-"""Recipe files: the recipes shipped with nnfun, and a user's own `--config` TOML file."""
+"""Recipe files: the recipes shipped with nnfun (`nnfun/recipes/*.toml`), and a user's own TOML file.
+
+The only module of `nnfun.recipes` that reads files; the rest of the package is pure.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..recipe import parse_settings
+from .toml_text import parse_settings
 
 
 def recipe_names() -> list[str]:
     """The recipes shipped with nnfun (`nnfun/recipes/*.toml`)."""
-    folder = resources.files("nnfun") / "recipes"
+    folder = resources.files("nnfun.recipes")
     return sorted(
         p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
     )
@@ -22,7 +25,7 @@ def recipe_text(name: str) -> str:
     """The TOML source of a shipped recipe."""
     if name not in recipe_names():
         raise ConfigError(f"no recipe {name!r}; choose one of: {', '.join(recipe_names())}")
-    return (resources.files("nnfun") / "recipes" / f"{name}.toml").read_text()
+    return (resources.files("nnfun.recipes") / f"{name}.toml").read_text()
 
 
 def load_recipe(name: str) -> dict[str, Any]:

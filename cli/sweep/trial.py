@@ -3,7 +3,7 @@
 `run_trial` is the only place a sweep trains; both engines call it inside their worker processes.
 It writes what `nnfun train --no-figures --out RUN` writes (config, checkpoint and history after
 every epoch, then model and metrics), so `eval`, `report` and `compare` work on every trial.
-Run as `python -m nnfun_cli.sweep_trial SETTINGS_JSON RUN_DIR DATA_DIR` it is a local worker.
+Run as `python -m nnfun_cli.sweep.trial SETTINGS_JSON RUN_DIR DATA_DIR` it is a local worker.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from nnfun import Config
 from nnfun.errors import DivergedError, NnfunError
 from nnfun.io.datasets import Dataset, load_dataset
 from nnfun.io.files import read_json, write_json
+from nnfun.io.fitting import fit_in_folder
 from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
-from nnfun.io.session import train_run
 from nnfun_cli.progress import Interrupted, StopFlag, ctrl_c_stops_at_next_batch
 from nnfun_cli.shell import BAD_INPUT, DIVERGED, INTERRUPTED
 
@@ -91,7 +91,7 @@ def run_trial(
 
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return train_run(config, run_dir, data, on_batch=on_batch)[0]
+        return fit_in_folder(config, run_dir, data, on_batch=on_batch)[0]
     except DivergedError as exc:
         write_json(run_dir / DIVERGED_FILE, {"error": str(exc), "epochs": epochs_done(run_dir)})
         raise

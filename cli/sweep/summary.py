@@ -8,6 +8,7 @@ Test accuracy is carried along to be shown, and never used to rank or choose.
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,11 @@ from rich.table import Table
 import nnfun
 from nnfun import Config
 from nnfun.io.files import read_json
-from nnfun.io.runs import Run, format_setting, load_run
-from nnfun_cli.sweep_plan import Trial
-from nnfun_cli.sweep_trial import DIVERGED_FILE, trial_state
+from nnfun.io.runs import Run, load_run
+from nnfun_cli.compare_command import duration
+from nnfun_cli.run_display import format_setting
+from nnfun_cli.sweep.plan import Trial
+from nnfun_cli.sweep.trial import DIVERGED_FILE, trial_state
 
 RANKED_BY = "best validation accuracy over the epochs, mean over seeds"
 
@@ -198,3 +201,42 @@ def summary_json(
         "configurations": configurations,
         "trials": [r.as_json() for c in ranked for r in c.results],
     }
+
+
+def top_on_validation(results: Sequence[TrialResult], size: int) -> list[TrialResult]:
+    """The `size` finished trials whose saved models scored best on validation (never on test)."""
+    scored = [(_saved_val(r), r) for r in results]
+    ranked = sorted((pair for pair in scored if math.isfinite(pair[0])), key=lambda p: -p[0])
+    return [r for _, r in ranked[:size]]
+
+
+def _saved_val(result: TrialResult) -> float:
+    """The validation accuracy of the model a trial saved; NaN if it has none."""
+    value = result.run.metrics.get("val_accuracy") if result.run else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
+
+
+def ensemble_json(chosen: Sequence[TrialResult], sweep_dir: Path) -> dict[str, Any]:
+    """sweep.json's `ensemble`: its members, how they were chosen, their summed training time."""
+    paths = [str(sweep_dir / r.trial.name) for r in chosen]
+    return {
+        "chosen_by": "validation accuracy of each trial's saved model",
+        "members": [r.trial.name for r in chosen],
+        "val_accuracy": [_saved_val(r) for r in chosen],
+        "train_seconds": sum(r.run.seconds for r in chosen if r.run),
+        "command": shlex.join(["nnfun", "eval", *paths]),
+    }
+
+
+def ensemble_line(chosen: Mapping[str, Any], size: int) -> str:
+    """What `--ensemble K` found: its members' training time and the command to evaluate it."""
+    found = len(chosen["members"])
+    if not found:
+        return "no ensemble: no finished trial has a validation accuracy"
+    only = f" (only {found} finished trials have a validation accuracy)" if found < size else ""
+    return (
+        f"ensemble of the {found} best on validation{only}, trained in "
+        f"{duration(chosen['train_seconds'])} together: {chosen['command']}"
+    )

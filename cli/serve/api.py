@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from nnfun import Params
+from nnfun import Model
 from nnfun.errors import NnfunError
 from nnfun.io.images import decode_images
-from nnfun.reading import read_digit
+from nnfun.recognition import read_digit
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body accepted, in bytes: room for a phone photo as JPEG."""
@@ -97,7 +97,7 @@ def static_files() -> dict[str, Response]:
     joined to a folder, so no `..` or encoded slash can reach anything else.
     """
     files = {}
-    for entry in resources.files("nnfun_cli").joinpath("static").iterdir():
+    for entry in resources.files("nnfun_cli.serve").joinpath("static").iterdir():
         kind = _STATIC_TYPES.get(entry.name.rpartition(".")[2])
         if kind and entry.is_file():
             files["/" + entry.name] = Response(HTTPStatus.OK, entry.read_bytes(), kind)
@@ -106,14 +106,14 @@ def static_files() -> dict[str, Response]:
 
 
 class DigitServer(ThreadingHTTPServer):
-    """A threaded HTTP server holding one model, read-only, and the page's files."""
+    """A threaded HTTP server holding one model (or an ensemble), read-only, and the page's files."""
 
     daemon_threads = True
 
     def __init__(
         self,
         address: tuple[str, int],
-        params: Params,
+        params: Model,
         model_info: Mapping[str, Any],
         *,
         client_timeout: float = CLIENT_TIMEOUT,

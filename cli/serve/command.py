@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import webbrowser
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,12 +13,12 @@ import typer
 from rich.text import Text
 
 import nnfun
-from nnfun import Params, layer_sizes
+from nnfun import Model, Params, layer_sizes
 from nnfun.errors import NnfunError
 from nnfun.io.files import read_json
-from nnfun.io.models import load_model, model_file
+from nnfun.io.models import load_models, model_file
 from nnfun.io.runs import CONFIG_JSON, METRICS
-from nnfun_cli.serve_api import DigitServer
+from nnfun_cli.serve.api import DigitServer
 from nnfun_cli.shell import err, out, user_errors
 
 DEFAULT_PORT = 8000
@@ -26,8 +27,11 @@ PORTS_TRIED = 100
 
 
 def serve(
-    model: Annotated[
-        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
+    models: Annotated[
+        list[Path],
+        typer.Argument(
+            help="A run folder or a model.npz file; several make an ensemble.", show_default=False
+        ),
     ],
     host: Annotated[
         str,
@@ -51,12 +55,13 @@ def serve(
     Serves a page with a canvas: as you draw, it shows the predicted digit, the ten
     probabilities and the 28x28 image the network saw after the same MNIST-style
     preprocessing as `nnfun predict`. You can drop an image file on it too. The page uses a
-    small JSON API (GET /api/model, POST /api/predict). Ctrl-C stops the server.
+    small JSON API (GET /api/model, POST /api/predict). Ctrl-C stops the server. Several
+    models answer together as an ensemble: their probabilities are averaged.
     """
     with user_errors():
-        params = load_model(model)
-        nnfun.check_fits(params, 28 * 28)  # the page sends 28x28 MNIST-style images
-        server = listen(host, port, params, describe_model(params, model))
+        nets = load_models(models)
+        nnfun.check_fits(nets, 28 * 28)  # the page sends 28x28 MNIST-style images
+        server = listen(host, port, nets, describe_models(nets, models))
     try:
         url = page_url(host, server.server_port)
         if not is_loopback(host):
@@ -96,6 +101,22 @@ def describe_model(params: Params, model: Path) -> dict[str, Any]:
     }
 
 
+def describe_models(nets: Sequence[Params], paths: Sequence[Path]) -> dict[str, Any]:
+    """`describe_model` of one network; for an ensemble, its members joined (test accuracy unknown)."""
+    infos = [describe_model(net, path) for net, path in zip(nets, paths, strict=True)]
+    if len(infos) == 1:
+        return infos[0]
+    return {
+        "name": f"ensemble of {len(infos)}: " + ", ".join(str(i["name"]) for i in infos),
+        "architecture": " + ".join(str(i["architecture"]) for i in infos),
+        "layers": infos[0]["layers"],
+        "parameters": sum(int(i["parameters"]) for i in infos),
+        "dataset": infos[0]["dataset"],
+        "test_accuracy": None,
+        "members": infos,
+    }
+
+
 def _run_file(run_dir: Path | None, name: str) -> dict[str, Any]:
     """A run folder's JSON file, or {} when there is none or it is unreadable (it only informs)."""
     if run_dir is None:
@@ -107,7 +128,7 @@ def _run_file(run_dir: Path | None, name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def listen(host: str, port: int | None, params: Params, model_info: dict[str, Any]) -> DigitServer:
+def listen(host: str, port: int | None, params: Model, model_info: dict[str, Any]) -> DigitServer:
     """A server bound to `host:port`, or to the first free port from 8000 when port is None."""
     candidates = (
         [port] if port is not None else [*range(DEFAULT_PORT, DEFAULT_PORT + PORTS_TRIED), 0]

@@ -24,12 +24,12 @@ from nnfun import Config
 from nnfun.errors import DivergedError, NnfunError
 from nnfun.io.datasets import Dataset
 from nnfun.io.files import atomic_write_bytes
+from nnfun.io.fitting import write_settings
 from nnfun.io.runs import CONFIG_JSON
-from nnfun.io.session import write_settings
 from nnfun_cli.progress import Interrupted, StopFlag, ctrl_c_stops_at_next_batch
-from nnfun_cli.sweep_events import Status, TrialEnd, Watcher
-from nnfun_cli.sweep_plan import Trial
-from nnfun_cli.sweep_trial import epochs_done, run_trial
+from nnfun_cli.sweep.events import Status, TrialEnd, Watcher
+from nnfun_cli.sweep.plan import Trial
+from nnfun_cli.sweep.trial import epochs_done, run_trial
 
 TOKEN_FILE = ".sweep-token"
 POLL_SECONDS = 0.25

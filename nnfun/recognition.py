@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import checks
+from .ensemble import Model, members
 from .errors import ModelError, NnfunError
 from .inference import predict_proba
-from .params import Params
 from .preprocess import FloatImage, has_ink, to_grey, to_mnist
 
 
@@ -31,21 +31,21 @@ class Reading(NamedTuple):
     probabilities: npt.NDArray[np.floating] | None
 
 
-def read_digit(params: Params, picture: npt.ArrayLike, *, raw: bool = False) -> Reading:
+def read_digit(model: Model, picture: npt.ArrayLike, *, raw: bool = False) -> Reading:
     """The digit in `picture` (any size, grey or colour; see `to_mnist`), or no digit if blank.
 
     `raw=True` skips the preprocessing for input that is already a 28×28 MNIST-style image.
-    Blank means `has_ink(seen)` is False: nothing was written.
+    Blank means `has_ink(seen)` is False: nothing was written. `model` may be an ensemble.
     """
-    inputs = checks.network(params)[0]
+    inputs = checks.network(members(model)[0], "model")[0]
     if inputs != 28 * 28:
         raise ModelError(
-            f"params: read_digit needs a model of 28x28 (784) inputs; it reads {inputs}"
+            f"model: read_digit needs a model of 28x28 (784) inputs; it reads {inputs}"
         )
     seen = _as_network_input(picture, checks.flag("raw", raw))
     if not has_ink(seen):
         return Reading(seen, None, None)
-    probs = predict_proba(params, seen.reshape(1, -1))[0]
+    probs = predict_proba(model, seen.reshape(1, -1))[0]
     return Reading(seen, int(np.argmax(probs)), probs)
 
 

@@ -14,10 +14,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
+
+from nnfun.io.datasets import load_test_set
+from nnfun_cli.shell import err
 
 LOG_EVERY = 5.0
 """Seconds between two progress lines when stderr is not a terminal."""
@@ -123,3 +128,9 @@ def loading(console: Console, message: str) -> Iterator[LoadingDisplay]:
         display = LoadingDisplay(console, live)
         yield display
         display.finish()
+
+
+def load_test_images(dataset: str, data_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The test images and labels, with download progress on stderr if MNIST's are missing."""
+    with loading(err, f"loading the {dataset} test set") as shown:
+        return load_test_set(dataset, data_dir, log=shown.log, progress=shown.progress)

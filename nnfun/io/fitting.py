@@ -1,13 +1,12 @@
 """A training run in a folder: settings, checkpoints, history, then model and metrics.
 
-`train_run` is what `nnfun train` and `nnfun sweep` do, without a terminal: callers watch it
+`fit_in_folder` is what `nnfun train` and `nnfun sweep` do, without a terminal: callers watch it
 through callbacks. A checkpoint is written atomically after every epoch, so a Ctrl-C, a crash or
 a killed worker loses at most the epoch in progress, and a rerun continues from there.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,18 +14,19 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..errors import ConfigError, DataError, NnfunError
-from ..inference import check_fits
+from ..averaging import average_of
+from ..errors import NnfunError
 from ..metrics import confusion_matrix, evaluate, per_class_accuracy
 from ..params import Params
-from ..recipe import Config, split, to_toml, train, training_bytes
+from ..recipes import Config, fit_config, split_data, to_toml
 from ..train import BatchCallback, TrainState, final_params
+from ..version import __version__
 from .checkpoints import load_checkpoint, save_checkpoint
 from .datasets import Dataset
 from .files import atomic_write_bytes, write_json
 from .lock import run_lock
-from .models import MAX_MODEL_BYTES, save_model
+from .models import save_model
+from .preflight import check_trainable
 from .runs import CHECKPOINT, CONFIG_JSON, CONFIG_TOML, HISTORY, METRICS, MODEL
 
 EpochCallback = Callable[[TrainState], None]
@@ -97,71 +97,19 @@ def finish(
         "confusion_matrix": matrix.tolist(),
         "epochs": state.epoch,
         "train_seconds": sum(r.seconds for r in state.history),
+        "saved_weights": saved_weights(state),
     }
     write_json(run_dir / METRICS, metrics)
     return metrics, params
 
 
-def check_trainable(
-    config: Config, data: Dataset, start: TrainState | None = None, memory: int | None = None
-) -> None:
-    """Everything that would stop `config` training on `data`, found before any file is written.
-
-    The validation split must leave training images; every test label must occur in the
-    training file (the network gets one output per label it trains on); a saved `start` must
-    read the data's images and have an output per label; and the network must
-    fit: its model file under the size nnfun reads back, its training in `memory` bytes (by
-    default this machine's).
-    """
-    n = len(data.train_x)
-    if config.val_size >= n:
-        raise ConfigError(
-            f"val_size {config.val_size} leaves no training images (the set has {n:,})",
-            setting="val_size",
-        )
-    top, test_top = int(data.train_y.max()), int(data.test_y.max())
-    if test_top > top:
-        raise DataError(
-            f"the test set has label {test_top}, but the training images stop at {top}: "
-            f"the network would have no output for it"
-        )
-    if start is not None:
-        check_fits(start.params, data.train_x.shape[1], top + 1)
-    sizes = (data.train_x.shape[1], *config.hidden, top + 1)
-    network = "-".join(map(str, sizes))
-    weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    if 4 * weights > MAX_MODEL_BYTES:
-        raise ConfigError(
-            f"a {network} network has {weights:,} weights ({_size(4 * weights)} as float32), "
-            f"more than the {_size(MAX_MODEL_BYTES)} a model file may hold; choose smaller hidden sizes",
-            setting="hidden",
-        )
-    need = training_bytes(config, sizes[0], sizes[-1], n - config.val_size)
-    memory = memory or _memory()
-    if memory and need > 0.8 * memory:
-        raise ConfigError(
-            f"training a {network} network with batches of {config.batch_size} needs about "
-            f"{_size(need)} of memory, more than this machine's {_size(memory)}; "
-            "choose smaller hidden sizes or batches",
-            setting="hidden",
-        )
-
-
-def _memory() -> int | None:
-    """This machine's physical memory in bytes, where the OS says (POSIX)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _size(n: float) -> str:
-    """`1.6 GB`: bytes for people."""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    return f"{n:,.0f} TB"
+def saved_weights(state: TrainState) -> dict[str, Any]:
+    """Which weights `final_params` delivers: `{"averaged": EMA or raw, "epoch": whose}`."""
+    epoch = state.epoch
+    if state.best_params is not None:
+        val = [r.val_accuracy for r in state.history]
+        epoch = state.history[int(np.nanargmax(val))].epoch
+    return {"averaged": average_of(state.opt_state) is not None, "epoch": epoch}
 
 
 def is_finished(run_dir: Path) -> bool:
@@ -181,7 +129,7 @@ def _saved_state(run_dir: Path, config: Config) -> TrainState | None:
     return state
 
 
-def train_run(
+def fit_in_folder(
     config: Config,
     run_dir: Path,
     data: Dataset,
@@ -219,9 +167,9 @@ def _train_and_finish(
     on_epoch: EpochCallback | None,
     on_batch: BatchCallback | None,
 ) -> tuple[dict[str, Any], Params]:
-    parts = split(config, data.train_x, data.train_y)
+    parts = split_data(config, data.train_x, data.train_y)
     final = state
-    for final in train(config, *parts, start=state, on_batch=on_batch):
+    for final in fit_config(config, *parts, start=state, on_batch=on_batch):
         save_epoch(run_dir, final, config)
         if on_epoch is not None:
             on_epoch(final)

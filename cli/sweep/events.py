@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from nnfun_cli.sweep_plan import Trial
+from nnfun_cli.sweep.plan import Trial
 
 Status = Literal["finished", "diverged", "failed", "interrupted"]
 

@@ -16,18 +16,18 @@ from typing import Annotated, Any, Protocol
 import typer
 from rich.text import Text
 
-from nnfun import Config
+from nnfun import Config, recipes
 from nnfun.errors import ConfigError, NnfunError
-from nnfun.io import recipes
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
 from nnfun.io.files import write_json
+from nnfun_cli.options import DataDir
 from nnfun_cli.plots.style import PlotsUnavailable
 from nnfun_cli.plots.sweep import sweep_figure
 from nnfun_cli.progress import Interrupted
-from nnfun_cli.shell import FAILED, INTERRUPTED, DataDir, err, fail, out, user_errors
-from nnfun_cli.sweep_events import LiveView, TrialEnd
-from nnfun_cli.sweep_local import cores, run_local, threads_per_worker
-from nnfun_cli.sweep_plan import (
+from nnfun_cli.shell import FAILED, INTERRUPTED, err, fail, out, user_errors
+from nnfun_cli.sweep.events import LiveView, TrialEnd
+from nnfun_cli.sweep.local import cores, run_local, threads_per_worker
+from nnfun_cli.sweep.plan import (
     Spec,
     SweepFile,
     Trial,
@@ -39,8 +39,16 @@ from nnfun_cli.sweep_plan import (
     parse_seeds,
     parse_sweep_file,
 )
-from nnfun_cli.sweep_summary import rank, read_result, summary_json, table
-from nnfun_cli.sweep_trial import saved_config, trial_state
+from nnfun_cli.sweep.summary import (
+    ensemble_json,
+    ensemble_line,
+    rank,
+    read_result,
+    summary_json,
+    table,
+    top_on_validation,
+)
+from nnfun_cli.sweep.trial import saved_config, trial_state
 from nnfun_cli.train_command import NOT_SETTINGS, resolve_config, train
 
 SWEEP, BASE, ENGINE = "What to vary", "Base recipe", "Where the trials run"
@@ -152,6 +160,15 @@ def sweep(
     figures: Annotated[
         bool, typer.Option(help="Draw sweep.png (needs nnfun[plots]).", rich_help_panel=ENGINE)
     ] = True,
+    ensemble: Annotated[
+        int,
+        typer.Option(
+            help="Name the K trials whose models did best on validation as an ensemble.",
+            rich_help_panel=SWEEP,
+            min=0,
+            metavar="K",
+        ),
+    ] = 0,
 ) -> None:
     """Train many runs of a recipe with some settings varied; rank them on validation accuracy.
 
@@ -183,7 +200,7 @@ def sweep(
         data_path = resolve_data_dir(data_dir)
         data = _load_data(base.dataset, data_path, trials)
         ends = _run(trials, sweep_dir, data_path, data, engine)
-        _summarise(sweep_name, sweep_dir, base, spec, trials, figures)
+        _summarise(sweep_name, sweep_dir, base, spec, trials, figures, ensemble)
         failed = [f"{name}: {end.message}" for name, end in ends.items() if end.status == "failed"]
         if failed:
             raise fail(f"{len(failed)} trial(s) failed; first: {failed[0]}", FAILED)
@@ -324,7 +341,7 @@ def _run(
     try:
         with LiveView(err, len(trials), len(trials) - len(todo)) as view:
             if engine.scheduler:
-                from nnfun_cli.sweep_dask import run_dask
+                from nnfun_cli.sweep.cluster import run_dask
 
                 return run_dask(engine.scheduler, todo, sweep_dir, data, view)
             return run_local(
@@ -345,13 +362,22 @@ def _run(
 
 
 def _summarise(
-    name: str, sweep_dir: Path, base: Config, spec: Spec, trials: list[Trial], figures: bool
+    name: str,
+    sweep_dir: Path,
+    base: Config,
+    spec: Spec,
+    trials: list[Trial],
+    figures: bool,
+    size: int,
 ) -> None:
     """The ranked table on stdout, sweep.json and sweep.png in the sweep folder."""
-    ranked = rank([read_result(t, sweep_dir) for t in trials])
+    results = [read_result(t, sweep_dir) for t in trials]
+    ranked = rank(results)
     varied = spec.varied()
     out.print(table(name, ranked, varied))
-    write_json(sweep_dir / "sweep.json", summary_json(name, base, varied, ranked))
+    chosen = ensemble_json(top_on_validation(results, size), sweep_dir) if size else None
+    summary = summary_json(name, base, varied, ranked)
+    write_json(sweep_dir / "sweep.json", summary | ({"ensemble": chosen} if chosen else {}))
     written = ["sweep.json"]
     if figures and ranked[0].best_val.values:
         try:
@@ -363,6 +389,8 @@ def _summarise(
     if best.best_val.values:
         folders = ", ".join(r.trial.name for r in best.results if r.run)
         out.print(Text.assemble("best on validation: ", (folders, "bold")), highlight=False)
+    if chosen is not None:
+        out.print(ensemble_line(chosen, size), highlight=False, soft_wrap=True)
     out.print(
         Text.assemble("summary in ", (str(sweep_dir), "bold"), f": {', '.join(written)}"),
         highlight=False,

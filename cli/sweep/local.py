@@ -1,6 +1,6 @@
 """The local engine: trials as worker processes on this machine, at most `workers` at a time.
 
-Each trial is its own `python -m nnfun_cli.sweep_trial` process, started in a session of its own
+Each trial is its own `python -m nnfun_cli.sweep.trial` process, started in a session of its own
 so that Ctrl-C reaches only the sweep, which passes it on once: every worker then stops after its
 current batch, keeping the checkpoint of its last finished epoch. NumPy's BLAS threads are fixed
 per worker through the environment, which the BLAS library reads when NumPy is first imported;
@@ -24,9 +24,9 @@ import orjson
 
 from nnfun_cli.progress import Interrupted, StopFlag, ctrl_c_stops_at_next_batch
 from nnfun_cli.shell import DIVERGED, INTERRUPTED
-from nnfun_cli.sweep_events import TrialEnd, Watcher
-from nnfun_cli.sweep_plan import Trial
-from nnfun_cli.sweep_trial import epochs_done
+from nnfun_cli.sweep.events import TrialEnd, Watcher
+from nnfun_cli.sweep.plan import Trial
+from nnfun_cli.sweep.trial import epochs_done
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 POLL_SECONDS = 0.1
@@ -87,7 +87,7 @@ def _start(trial: Trial, run_dir: Path, data_dir: Path, env: dict[str, str]) -> 
     command = [
         sys.executable,
         "-m",
-        "nnfun_cli.sweep_trial",
+        "nnfun_cli.sweep.trial",
         orjson.dumps(trial.settings).decode(),
         str(run_dir),
         str(data_dir),
