@@ -139,6 +139,8 @@ def parse_range(text: str) -> tuple[str, Range]:
         raise ConfigError(f"--range is for numeric settings; give {key} values with --grid")
     try:
         return key, Range(float(low), float(high), log)
+    except ConfigError:
+        raise
     except ValueError:
         raise ConfigError(
             f"--range takes SETTING=LOW..HIGH or SETTING=log:LOW..HIGH, e.g. lr=log:0.001..0.3 (got {text!r})"
@@ -252,6 +254,8 @@ def _range_from_toml(key: str, value: Any) -> Range:
         raise ConfigError(f"ranges are for numeric settings; put {key} in [grid]")
     try:
         return Range(float(value["low"]), float(value["high"]), bool(value.get("log", False)))
+    except ConfigError:
+        raise
     except (KeyError, TypeError, ValueError):
         raise ConfigError(f"range.{key} needs numbers low and high") from None
 
