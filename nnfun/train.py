@@ -306,6 +306,13 @@ def fit(
     checks.optimizer(optimizer, params)
     schedule = checks.checked_schedule(schedule)
     reg = Regularisation(augmentation, dropout, input_dropout, label_smoothing)
+    if reg.augmentation is not None and reg.augmentation.active:
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise ConfigError(
+                f"augmentation moves square images; these have {x.shape[1]} pixels each",
+                setting="augmentation",
+            )
     state = start if isinstance(start, TrainState) else TrainState(0, start, optimizer.init(start))
     classes = layer_sizes(state.params)[-1]
     best = max((r.val_accuracy for r in state.history), default=-1.0)

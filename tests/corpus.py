@@ -95,6 +95,10 @@ def _datasets(f: Files, images: np.ndarray, labels: np.ndarray) -> None:
     small = images[:, 4:24, 4:24].copy()
     write_dataset(d / "20x20", small[:600], labels[:600], small[600:], labels[600:])
     write_dataset(d / "mixed_sizes", images[:600], labels[:600], small[600:], labels[600:])
+    for rows, cols in ((0, 0), (0, 28), (28, 0), (28, 14)):  # degenerate and non-square pictures
+        odd = np.zeros((700, rows, cols), dtype=np.uint8)
+        odd[:, : rows // 2] = images[:, : rows // 2, :cols]
+        write_dataset(d / f"{rows}x{cols}", odd[:600], labels[:600], odd[600:], labels[600:])
     for name, damage in {
         "truncated": lambda b: b[: len(b) // 2],
         "junk": lambda b: b"\x1f\x8b\x08\x00 junk after a gzip magic",
@@ -370,6 +374,10 @@ def _checkpoints(f: Files) -> None:
 # --------------------------------------------------------------------------- the cases
 
 
+TRAINABLE = ("20x20", "28x14")
+"""Data sets of other picture sizes than 28x28 that train (without augmentation)."""
+
+
 def train_cases(f: Files) -> Iterator[Case]:
     out = f.root / "new_run"
     base = ("train", "--no-figures", "--data-dir", f.data, "--out", out, "--val-size", "100")
@@ -435,9 +443,11 @@ def train_cases(f: Files) -> Iterator[Case]:
         ("a link loop", f.root / "loop"),
         ("/dev/null", "/dev/null"),
         ("a long name", f.root / LONG),
-        *((d.name, d) for d in sorted(f.datasets.iterdir()) if d.name != "20x20"),  # 20x20 trains
+        *((d.name, d) for d in sorted(f.datasets.iterdir()) if d.name not in TRAINABLE),
     ):
         yield case(f"train --data-dir {name}", *base[:2], "--data-dir", data, *base[4:])
+    shift = ("--shift", "1")
+    yield case("train --shift on 28x14 images", *base[:2], "--data-dir", f.datasets / "28x14", *base[4:], *shift)  # fmt: skip
     yield from _resume_cases(f)
     yield case("train diverging", *base, "--lr", "1e9", "--clip", "0", started=True)
     yield case("train blowing up while finite", *base, "--lr", "1e6", started=True)

@@ -10,7 +10,7 @@ from ..serialize import checkpoint_from_npz, checkpoint_to_npz
 from ..train import TrainState
 from .files import atomic_write_bytes, read_capped
 from .models import MAX_MODEL_BYTES
-from .runs import CHECKPOINT, CONFIG_TOML
+from .runs import CHECKPOINT, CONFIG_TOML, MODEL
 
 MAX_CHECKPOINT_BYTES = 4 * MAX_MODEL_BYTES + (64 << 20)
 """A checkpoint holds weights, optimizer state (Adam: two copies) and best weights, plus history."""
@@ -26,12 +26,15 @@ def load_checkpoint(run_dir: Path) -> tuple[TrainState, Config]:
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         toml = Path(run_dir) / CONFIG_TOML
-        hint = (
-            f"it stopped before its first epoch was saved; start it again with: "
-            f"nnfun train --config {toml} --out {run_dir}"
-            if toml.is_file()
-            else "is it a run folder made by nnfun train?"
-        )
+        if (Path(run_dir) / MODEL).is_file():
+            hint = f"its model is there; nothing can be continued: see nnfun report {run_dir}"
+        elif toml.is_file():
+            hint = (
+                f"it stopped before its first epoch was saved; start it again with: "
+                f"nnfun train --config {toml} --out {run_dir}"
+            )
+        else:
+            hint = "is it a run folder made by nnfun train?"
         raise NnfunError(f"{run_dir} has no {CHECKPOINT} to resume from ({hint})")
     data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     try:
