@@ -10,8 +10,10 @@ from typing import Annotated, Any
 import typer
 
 import nnfun
+from nnfun_cli import help_format
 from nnfun_cli.compare_command import compare
 from nnfun_cli.eval_command import evaluate
+from nnfun_cli.export_command import export
 from nnfun_cli.gradcheck_command import gradcheck
 from nnfun_cli.predict_command import predict
 from nnfun_cli.report_command import report
@@ -22,6 +24,8 @@ from nnfun_cli.sweep.command import sweep
 from nnfun_cli.train_command import list_recipes, resolve_config, train
 
 __all__ = ["app", "main", "resolve_config"]
+
+help_format.apply()
 
 app = typer.Typer(
     help="nnfun: a handwritten-digit recogniser, a neural network written from first principles in NumPy.",
@@ -63,11 +67,8 @@ app.command()(predict)
 app.command()(serve)
 app.command()(report)
 app.command()(compare)
-# The sweep passes the flags it does not know to train's parser: they set the base recipe.
-app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    epilog=SWEEP_EPILOG,
-)(sweep)
+app.command()(export)
+app.command(epilog=SWEEP_EPILOG)(sweep)
 
 
 def main() -> Any:

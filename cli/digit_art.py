@@ -19,11 +19,16 @@ BAR_WIDTH = 30
 MIN_BAR_WIDTH = 10
 
 
-def digit_image(image: np.ndarray, color: bool = True) -> Text:
-    """A 28x28 image in the terminal: coloured half blocks (two pixel rows per line), else ASCII."""
+def digit_image(image: np.ndarray, color: bool = True, width: int = 56) -> Text:
+    """A 28x28 image in the terminal: coloured half blocks (two pixel rows per line), else ASCII.
+
+    In ASCII a pixel is two characters wide (a character cell is about twice as tall as wide),
+    or one when `width` has no room for 56.
+    """
     grey = np.clip(np.asarray(image, dtype=np.float64) * 255, 0, 255).astype(int)
     if not color:
-        rows = ("".join(SHADES[v * len(SHADES) // 256] * 2 for v in row) for row in grey)
+        cells = 2 if width >= 2 * grey.shape[1] else 1
+        rows = ("".join(SHADES[v * len(SHADES) // 256] * cells for v in row) for row in grey)
         return Text("\n".join(rows), no_wrap=True, overflow="ignore")
     if len(grey) % 2:
         grey = np.vstack([grey, np.zeros((1, grey.shape[1]), dtype=int)])
@@ -66,7 +71,7 @@ def prediction_panel(
     """
     if probs is None:
         return Group(headline(label, None), Text())
-    drawing = digit_image(image, color)
+    drawing = digit_image(image, color, width)
     drawn = max(len(line) for line in drawing.plain.split("\n"))
     beside = width - drawn - 3 - len("9  100.0%") - 2
     if beside >= MIN_BAR_WIDTH:

@@ -10,8 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 import nnfun
+from nnfun.errors import ConfigError
 from nnfun.gradient_check import check_options, extended_precision
-from nnfun_cli.options import json_option
+from nnfun_cli.options import in_flag_terms, json_option
 from nnfun_cli.shell import FAILED, emit_json, err, out, parse_ints, user_errors
 from nnfun_cli.tables import titled
 
@@ -35,7 +36,10 @@ def gradcheck(
     """
     with user_errors():
         widths = parse_ints(sizes, "--sizes")
-        check_options(widths, batch, eps, tolerance, dropout, seed)
+        try:
+            check_options(widths, batch, eps, tolerance, dropout, seed)
+        except ConfigError as exc:  # the core names its arguments; here they are flags
+            raise in_flag_terms(exc, {exc.setting: True}) from None
         rng = np.random.default_rng(seed)
         params = nnfun.init_params(widths, rng, np.float64)
         x = rng.random((batch, widths[0]))

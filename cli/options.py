@@ -8,13 +8,17 @@ the data folder, so it stays free text and completion offers the ones present.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
+from nnfun.errors import ConfigError
 from nnfun.io.datasets import FILES, find_file, resolve_data_dir
 from nnfun.recipes import OptimizerName, ScheduleName, recipe_names
+from nnfun.recipes.settings import SETTINGS, Setting
 
 __all__ = [
     "DataDir",
@@ -64,3 +68,92 @@ RunDir = Annotated[
 def json_option(what: str) -> Any:
     """`--json`: print `what` (e.g. "the metrics") as JSON only."""
     return typer.Option("--json", help=f"Print {what} as JSON only.")
+
+
+# --------------------------------------------------------------------------- the settings as options
+
+COMPLETION = {"dataset": complete_dataset}
+"""Tab completion for the free-text settings (choices complete by themselves)."""
+
+_TYPES: dict[str, Any] = {"whole": int, "number": float, "flag": bool, "text": str}
+
+
+def setting_option(s: Setting) -> inspect.Parameter:
+    """A keyword-only parameter that Typer reads as the option for setting `s`.
+
+    Its type, default, help text and panel come from the table; a list is typed as text and
+    parsed by the table's parser (`1024,512`), and a choice is a `Literal`, so `--help` lists it
+    and the shell completes it.
+    """
+    kind: Any = _TYPES.get(s.kind, str)
+    if s.kind == "choice":
+        kind = Literal[s.choices]
+    option = typer.Option(
+        *s.rules.flags,
+        help=s.rules.help,
+        rich_help_panel=s.rules.panel,
+        metavar="<name>" if s.kind == "choice" else None,
+        autocompletion=COMPLETION.get(s.name),
+    )
+    default = s.text(s.default) if s.kind == "whole list" else s.default
+    return inspect.Parameter(
+        s.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, option]
+    )
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def with_setting_options(command: Command, table: Sequence[Setting] = SETTINGS) -> Command:
+    """`command`, which takes `**settings`, with one option per setting in its signature."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    setattr(  # noqa: B010 (Typer reads the signature)
+        command,
+        "__signature__",
+        signature.replace(parameters=[*own, *(setting_option(s) for s in table)]),
+    )
+    return command
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user typed this option (rather than it taking its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def given_settings(ctx: typer.Context, table: Sequence[Setting] = SETTINGS) -> dict[str, Any]:
+    """The settings the user typed as flags, as the Config takes them (lists parsed from text)."""
+    flags = {s.name: ctx.params[s.name] for s in table if given(ctx, s.name)}
+    try:
+        return {
+            s.name: s.parse(flags[s.name]) if s.kind == "whole list" else flags[s.name]
+            for s in table
+            if s.name in flags
+        }
+    except ConfigError as exc:
+        raise in_flag_terms(exc, flags) from None
+
+
+def _flag(name: str) -> str:
+    """The flag of a setting (`--ema` for ema_decay), or of another option (`--sizes`)."""
+    known = [s for s in SETTINGS if s.name == name]
+    return known[0].flag if known else "--" + name.replace("_", "-")
+
+
+def in_flag_terms(
+    exc: ConfigError, flags: Mapping[str, Any], config_file: Path | None = None
+) -> ConfigError:
+    """The core names settings (`batch_size`); say where the bad one came from.
+
+    A value typed as a flag is named as that flag; one from the --config file gets the file's name.
+    """
+    name = exc.setting
+    if name is None:
+        return exc
+    if name not in flags:
+        return ConfigError(f"{config_file}: {exc}", setting=name) if config_file else exc
+    flag = _flag(name)
+    message = str(exc)
+    message = flag + message[len(name) :] if message.startswith(name) else f"{flag}: {message}"
+    return ConfigError(message, setting=name)

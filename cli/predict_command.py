@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +73,19 @@ def prediction_record(p: Prediction) -> dict[str, Any]:
 def predict(
     model: ModelPath,
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="Images (PNG, JPEG, BMP, GIF, PGM/PPM), .npy arrays, IDX files or folders of them.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    samples: Annotated[
+        bool,
+        typer.Option(
+            "--samples",
+            help="Also read the sample digits shipped with nnfun (drawn, photographed, a blank page).",
+        ),
+    ] = False,
     raw: Annotated[
         bool,
         typer.Option(
@@ -94,9 +103,7 @@ def predict(
     ] = False,
     json: Annotated[
         bool,
-        typer.Option(
-            "--json", help="Print one JSON document: {predictions: [...], errors: [...]}."
-        ),
+        typer.Option("--json", help="Print one JSON document: the predictions and the errors."),
     ] = False,
     jsonl: Annotated[
         bool,
@@ -115,6 +122,8 @@ def predict(
 ) -> None:
     """Recognise the digit in each file: predicted digit, confidence and the top 3.
 
+    No pictures at hand? `--samples` reads the ones shipped with nnfun.
+
     Photos and drawings are converted like MNIST was made (greyscale, ink made white on black,
     cropped, scaled to 20 px, centred by mass in 28x28). A picture with no ink gets "no digit
     found". A file that cannot be read gets its own error line; the others are still predicted.
@@ -124,6 +133,9 @@ def predict(
     with user_errors():
         if json and jsonl:
             raise ConfigError("choose one of --json and --jsonl")
+        files = [*(files or []), *(nnfun.samples().values() if samples else [])]
+        if not files:
+            raise ConfigError("name the pictures to read, or add --samples to try nnfun's own")
         params = load_models([model, *(also or [])])
         nnfun.check_fits(params, 28 * 28)  # every picture becomes a 28x28 MNIST-style image
     predictions: list[Prediction] = []
@@ -157,14 +169,15 @@ def _outcomes(
         try:
             paths = images.collect_inputs([given], recursive=recursive)
         except NnfunError as exc:
-            yield Failure(str(given), str(exc))
+            hint = "" if recursive or not _has_deeper_images(given) else _RECURSIVE_HINT
+            yield failure(given, f"{exc}{hint}")
             continue
         for path in paths:
             try:
                 pictures = images.read_images(path)
-                found = [predict_picture(params, label, p, raw) for label, p in pictures]
+                found = [predict_picture(params, _shown(label), p, raw) for label, p in pictures]
             except NnfunError as exc:
-                yield Failure(str(path), str(exc))
+                yield failure(path, str(exc))
                 continue
             except MemoryError:
                 yield Failure(str(path), "too large to read in the memory available")
@@ -175,12 +188,36 @@ def _outcomes(
             yield from found
 
 
+def _shown(label: str) -> str:
+    """How a picture is named in the output: a shipped sample as `samples/NAME`."""
+    folder = str(next(iter(nnfun.samples().values())).parent)
+    return "samples" + label[len(folder) :] if label.startswith(folder + os.sep) else label
+
+
+_RECURSIVE_HINT = "; its sub-folders hold some: add --recursive to read them"
+
+
+def failure(path: Path, message: str) -> Failure:
+    """A Failure whose message names the file, so each error line says which file it is about."""
+    name = str(path)
+    return Failure(name, message if name in message else f"{name}: {message}")
+
+
+def _has_deeper_images(folder: Path, look_at: int = 10_000) -> bool:
+    """Whether a folder's sub-folders hold a picture: stops at the first, or after `look_at` entries."""
+    try:
+        entries = itertools.islice(folder.rglob("*"), look_at) if folder.is_dir() else ()
+        return any(p.suffix.lower() in images.IMAGE_SUFFIXES and p.is_file() for p in entries)
+    except OSError:
+        return False
+
+
 def _print_predictions(predictions: list[Prediction], show: bool) -> None:
     if show:
         for p in predictions:
             out.print(
                 digit_art.prediction_panel(
-                    p.file, p.seen, p.probs, color=out.draws_in_colour, width=out.width
+                    p.file, p.seen, p.probs, color=out.draws_in_colour, width=out.fit_width
                 )
             )
         return

@@ -73,6 +73,18 @@ def report(
         out.print(f"figures drawn in {run_dir}: {', '.join(p.name for p in written)}")
 
 
+def _saved_weights(metrics: dict[str, Any]) -> str:
+    """`; saved: the averaged weights of epoch 37`, from metrics.json (runs before it say nothing)."""
+    saved = metrics.get("saved_weights")
+    if not isinstance(saved, dict):
+        return ""
+    epoch = saved.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int):
+        return ""
+    kind = "averaged" if saved.get("averaged") is True else "raw"
+    return f"; saved: the {kind} weights of epoch {epoch}"
+
+
 def _print_summary(run: Run) -> None:
     """The run's settings, accuracies, validation sparkline, per-digit table, confusion matrix."""
     m = run.metrics
@@ -82,7 +94,7 @@ def _print_summary(run: Run) -> None:
             f": {run.network()} on {run.config.get('dataset', 'mnist')}",
         )
     )
-    out.print(describe(run), style="dim")
+    out.print(describe(run) + _saved_weights(m), style="dim")
     loss = m.get("test_loss")
     out.print(
         Text.assemble(
@@ -97,7 +109,7 @@ def _print_summary(run: Run) -> None:
         best, epoch = run.best_val()
         prefix = "validation accuracy  "
         suffix = f"  {np.nanmin(val):.2%} to {best:.2%} (best, epoch {epoch})"
-        width = max(8, min(60, out.width - len(prefix) - len(suffix) - 1))
+        width = max(8, min(60, out.fit_width - len(prefix) - len(suffix) - 1))
         out.print(Text.assemble(prefix, (sparkline(val, width), "dodger_blue1"), suffix))
     counts = run.matrix.sum(axis=1).tolist()
     out.print(per_digit_table(m["per_class_accuracy"], counts, overall=run.test_accuracy))

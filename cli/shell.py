@@ -63,6 +63,15 @@ class ShellConsole(Console):
         self.width, self.height = new_size
 
     @property
+    def fit_width(self) -> int:
+        """The width a drawing is laid out to: the terminal's, or `COLUMNS` (else 80) in a pipe.
+
+        Lines of text are never wrapped to it; a drawing (a digit, a sparkline) is a picture
+        that should fit the screen it will be read on.
+        """
+        return Console.size.fget(self).width  # type: ignore[attr-defined]
+
+    @property
     def draws_in_colour(self) -> bool:
         """True when colours reach the reader: a colour terminal and no `NO_COLOR`."""
         return self.color_system is not None and not self.no_color

@@ -13,9 +13,13 @@ from rich.text import Text
 from nnfun import EpochRecord
 
 
-def titled(title: str, table: Table) -> Group:
-    """A table under its title on a line of its own (a table's own title wraps at its width)."""
-    return Group(Text(title, style="table.title"), table)
+def titled(title: str, table: Table, caption: str | None = None) -> Group:
+    """A table under its title, and above its caption, each on a line of its own.
+
+    A table's own title and caption would wrap at the table's width and be padded to it.
+    """
+    lines = [Text(caption, style="table.caption")] if caption else []
+    return Group(Text(title, style="table.title"), table, *lines)
 
 
 def epoch_line(r: EpochRecord, epochs: int) -> str:

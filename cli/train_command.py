@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,151 +16,58 @@ from nnfun import Config, Params, TrainState, recipes
 from nnfun.errors import ConfigError, DivergedError, NnfunError
 from nnfun.io.checkpoints import load_checkpoint
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
-from nnfun.io.fitting import is_finished, new_run_dir
+from nnfun.io.fitting import RunExists, is_finished, new_run_dir
 from nnfun.io.lock import check_free
 from nnfun.io.preflight import check_trainable
 from nnfun.io.runs import CHECKPOINT, CONFIG_JSON, HISTORY, METRICS, MODEL
+from nnfun.recipes.settings import setting_named
 from nnfun_cli import loading_display, plots, progress
 from nnfun_cli.options import (
     DataDir,
-    OptimizerName,
     RecipeName,
-    ScheduleName,
-    complete_dataset,
+    given,
+    given_settings,
+    in_flag_terms,
+    with_setting_options,
 )
-from nnfun_cli.shell import (
-    INTERRUPTED,
-    emit,
-    err,
-    fail,
-    out,
-    parse_ints,
-    user_errors,
-)
+from nnfun_cli.shell import INTERRUPTED, emit, err, fail, out, user_errors
 from nnfun_cli.tables import titled
 
-D = Config()  # the seed recipe: every default below comes from here
-
-RUN, NET, SCHED, REG = (
-    "Run",
-    "Network and optimizer",
-    "Learning-rate schedule",
-    "Regularisation and augmentation",
-)
+RUN = "Run"
 
 
-def _opt(help: str, panel: str, **kwargs: Any) -> Any:
-    return typer.Option(help=help, rich_help_panel=panel, **kwargs)
+def _opt(help: str, *names: str, **kwargs: Any) -> Any:
+    return typer.Option(*names, help=help, rich_help_panel=RUN, **kwargs)
 
 
 def train(
     ctx: typer.Context,
     data_dir: DataDir = None,
-    dataset: Annotated[
-        str,
-        _opt(
-            "Subfolder of the data dir with the four IDX files (mnist is downloaded if missing).",
-            RUN,
-            autocompletion=complete_dataset,
-        ),
-    ] = D.dataset,
     out_dir: Annotated[
         Path | None,
-        typer.Option(
+        _opt(
+            "Run folder to create [default: a new folder under results/].",
             "--out",
-            help="Run folder to create [default: a new folder under results/].",
             show_default=False,
-            rich_help_panel=RUN,
         ),
     ] = None,
     resume: Annotated[
         Path | None,
-        _opt("Continue the run in this folder from its last checkpoint.", RUN, show_default=False),
+        _opt("Continue the run in this folder from its last checkpoint.", show_default=False),
     ] = None,
     recipe: Annotated[
-        RecipeName,
-        _opt("Start from a shipped recipe (see `nnfun recipes`); flags override it.", RUN),
+        RecipeName, _opt("Start from a shipped recipe (see `nnfun recipes`); flags override it.")
     ] = "seed",
     config_file: Annotated[
         Path | None,
-        typer.Option(
+        _opt(
+            "TOML file of settings (keys as in config.json), applied over the recipe.",
             "--config",
-            help="TOML file of settings (keys as in config.json), applied over the recipe.",
             show_default=False,
-            rich_help_panel=RUN,
         ),
     ] = None,
-    figures: Annotated[
-        bool, _opt("Draw the PNG figures at the end (needs nnfun[plots]).", RUN)
-    ] = True,
-    seed: Annotated[
-        int, _opt("Seed for weights, split, shuffling, dropout: same seed, same run.", RUN)
-    ] = D.seed,
-    val_size: Annotated[int, _opt("Training images held out for validation.", RUN)] = D.val_size,
-    epochs: Annotated[int, _opt("Passes over the training set.", NET)] = D.epochs,
-    hidden: Annotated[
-        str, _opt("Hidden layer widths, comma-separated: 1024 or 1024,1024.", NET)
-    ] = "1024",
-    batch_size: Annotated[int, _opt("Images per gradient step.", NET)] = D.batch_size,
-    optimizer: Annotated[
-        OptimizerName,
-        _opt("sgd (with momentum), nesterov, adam or adamw.", NET, metavar="<name>"),
-    ] = D.optimizer,
-    lr: Annotated[float, _opt("Initial (peak) learning rate.", NET)] = D.lr,
-    momentum: Annotated[float, _opt("Momentum of SGD.", NET)] = D.momentum,
-    weight_decay: Annotated[
-        float, _opt("L2 added to the gradient (g + wd * w); decoupled for adamw.", NET)
-    ] = D.weight_decay,
-    clip: Annotated[
-        float, _opt("Clip each gradient value to [-clip, clip]; 0 turns it off.", NET)
-    ] = 5.0,
-    schedule: Annotated[
-        ScheduleName,
-        _opt(
-            "Learning-rate schedule after the warm-up: step, cosine, onecycle or constant.",
-            SCHED,
-            metavar="<name>",
-        ),
-    ] = D.schedule,
-    milestones: Annotated[
-        str, _opt("Epochs at which a step schedule multiplies the rate by gamma.", SCHED)
-    ] = "30,50,65",
-    gamma: Annotated[float, _opt("Learning-rate factor at each milestone.", SCHED)] = D.gamma,
-    warmup: Annotated[
-        float, _opt("Epochs of linear warm-up before the schedule.", SCHED)
-    ] = D.warmup,
-    dropout: Annotated[
-        float, _opt("Dropout rate on hidden layers (inverted dropout).", REG)
-    ] = D.dropout,
-    input_dropout: Annotated[float, _opt("Dropout rate on input pixels.", REG)] = D.input_dropout,
-    label_smoothing: Annotated[
-        float, _opt("Mix this much of a uniform target into the one-hot labels.", REG)
-    ] = D.label_smoothing,
-    shift: Annotated[
-        float, _opt("Random translation of training images, up to this many pixels.", REG)
-    ] = D.shift,
-    rotate: Annotated[float, _opt("Random rotation, up to this many degrees.", REG)] = D.rotate,
-    scale: Annotated[
-        float, _opt("Random scaling by up to this fraction (0.1 = +-10 %).", REG)
-    ] = D.scale,
-    elastic_alpha: Annotated[
-        float, _opt("Strength of elastic distortions (Simard et al.; 0 = off).", REG)
-    ] = D.elastic_alpha,
-    elastic_sigma: Annotated[
-        float, _opt("Smoothness of elastic distortions, in pixels.", REG)
-    ] = D.elastic_sigma,
-    keep_best: Annotated[
-        bool, _opt("Deliver the weights of the best validation epoch.", REG)
-    ] = D.keep_best,
-    ema_decay: Annotated[
-        float,
-        typer.Option(
-            "--ema",
-            "--ema-decay",
-            help="Average the weights (EMA, e.g. 0.999): validate, keep and save the average; 0 = off.",
-            rich_help_panel=REG,
-        ),
-    ] = D.ema_decay,
+    figures: Annotated[bool, _opt("Draw the PNG figures at the end (needs nnfun[plots]).")] = True,
+    **settings: Any,
 ) -> None:
     """Train a network. By default the seed recipe: 784-1024-10, SGD + momentum, 80 epochs.
 
@@ -167,7 +75,7 @@ def train(
     the run folder. Ctrl-C stops after the current batch and keeps the last finished epoch.
     """
     with user_errors():
-        flags = {k: v for k, v in ctx.params.items() if k not in NOT_SETTINGS and _given(ctx, k)}
+        flags = given_settings(ctx)
         state = None
         for folder in (resume, out_dir):  # a run folder that another process is writing
             if folder is not None:
@@ -180,18 +88,33 @@ def train(
         try:  # everything is checked before the run folder exists
             check_trainable(config, data, state)
         except ConfigError as exc:
-            raise _where(exc, flags, None) from None
+            raise in_flag_terms(exc, flags) from None
         if state is not None:
             err.print(f"resuming {resume} after epoch {state.epoch}/{config.epochs}")
         created = resume is None and (out_dir is None or not os.path.lexists(out_dir))
-        run_dir = resume or new_run_dir(out_dir)
+        run_dir = resume or _new_run_dir(out_dir)
         _run_and_report(config, data, run_dir, state.epoch if state else 0, figures, created)
+
+
+with_setting_options(train)
+
+
+def _new_run_dir(out_dir: Path | None) -> Path:
+    """The run folder to create, or an error that says which flag to change."""
+    try:
+        return new_run_dir(out_dir)
+    except RunExists as exc:
+        raise NnfunError(
+            f"{exc}; pick another --out, or continue it with --resume {out_dir}"
+        ) from None
+    except NnfunError as exc:
+        raise NnfunError(f"{exc}; choose another --out") from None
 
 
 def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[TrainState, Config]:
     """The checkpoint to continue; flags that would change the run are refused, as is a finished run."""
-    ignored = [flag for name, flag in RUN_OPTIONS.items() if _given(ctx, name)]
-    ignored += [_flag_names(flags)] if flags else []
+    ignored = [flag for name, flag in RUN_OPTIONS.items() if given(ctx, name)]
+    ignored += [", ".join(setting_named(k).flag for k in flags)] if flags else []
     if ignored:
         raise ConfigError(
             "--resume continues a run with its saved settings in its own folder; "
@@ -207,49 +130,17 @@ def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[T
 
 
 RUN_OPTIONS = {"out_dir": "--out", "config_file": "--config", "recipe": "--recipe"}
-NOT_SETTINGS = {"data_dir", "out_dir", "resume", "recipe", "config_file", "figures"}
 
 
-def _given(ctx: typer.Context, name: str) -> bool:
-    """Whether the user typed this option (rather than it taking its default)."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-
-
-def _flag_names(settings: dict[str, Any]) -> str:
-    return ", ".join("--" + k.replace("_", "-") for k in settings)
-
-
-def resolve_config(recipe: str, config_file: Path | None, flags: dict[str, Any]) -> Config:
+def resolve_config(recipe: str, config_file: Path | None, flags: Mapping[str, Any]) -> Config:
     """Recipe, then the --config file, then the flags the user typed: later ones win."""
     settings = recipes.load_recipe(recipe)
     from_file = recipes.load_config_file(config_file) if config_file is not None else {}
-    settings |= from_file
-    for name in ("hidden", "milestones"):
-        if name in flags:
-            flags[name] = parse_ints(flags[name], "--" + name)
-    if "clip" in flags:
-        flags["clip"] = flags["clip"] or None
     try:
-        return Config.from_dict(settings | flags)
+        return Config.from_dict(settings | from_file | dict(flags))
     except ConfigError as exc:
-        raise _where(exc, flags, config_file if exc.setting in from_file else None) from None
-
-
-def _where(exc: ConfigError, flags: dict[str, Any], config_file: Path | None) -> ConfigError:
-    """The core names settings (`batch_size`); say where the bad one came from.
-
-    A value typed as a flag is named as that flag; one from the --config file gets the file's name.
-    """
-    name = exc.setting
-    if name is None:
-        return exc
-    if name not in flags:
-        return ConfigError(f"{config_file}: {exc}", setting=name) if config_file else exc
-    flag = "--" + name.replace("_", "-")
-    message = str(exc)
-    message = flag + message[len(name) :] if message.startswith(name) else f"{flag}: {message}"
-    return ConfigError(message, setting=name)
+        where = config_file if exc.setting in from_file else None
+        raise in_flag_terms(exc, flags, where) from None
 
 
 def list_recipes(
@@ -318,11 +209,9 @@ def _run_and_report(
             f"{metrics['train_seconds']:.0f} s of training)",
         )
     )
-    out.print(
-        Text.assemble(
-            "results in ", (str(run_dir), "bold"), f": {MODEL}, {METRICS}, {HISTORY}, {CONFIG_JSON}"
-        )
-    )
+    # The folder alone is the last line of stdout, for scripts: RUN=$(nnfun train | tail -1).
+    err.print(f"{MODEL}, {METRICS}, {HISTORY} and {CONFIG_JSON} are in:")
+    out.print(Text(str(run_dir), style="bold"))
 
 
 def _what_was_saved(run_dir: Path, created: bool, resume: bool = True) -> str:

@@ -4,7 +4,7 @@ The core is pure: parameters are an immutable mapping of read-only arrays, and e
 returns new values instead of changing its arguments. Compose them into a loop of your own, or
 give your parts (an optimizer, a schedule) to `fit`. Files live apart, in `nnfun.io`; the names
 a script needs most are re-exported here: `load_dataset`, `save_model`, `load_model`,
-`read_image`.
+`read_image`, `samples`.
 """
 
 from . import recipes
@@ -31,7 +31,7 @@ from .gradient_transforms import (
     trace,
 )
 from .inference import as_rows, check_fits, predict, predict_proba
-from .io import load_dataset, load_model, read_image, save_model
+from .io import export_onnx, load_dataset, load_model, read_image, samples, save_model
 from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
 from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
 from .network import dropout_masks, forward, forward_backward, grads
@@ -85,6 +85,7 @@ __all__ = [
     "ema_init",
     "ema_update",
     "evaluate",
+    "export_onnx",
     "final_params",
     "fit",
     "forward",
@@ -113,6 +114,7 @@ __all__ = [
     "recipes",
     "relative_error",
     "rng_for",
+    "samples",
     "save_model",
     "scale_by_adam",
     "scale_by_learning_rate",

@@ -20,8 +20,9 @@ from types import MappingProxyType
 import numpy as np
 
 from . import checks
+from .errors import ConfigError
 from .optim import Optimizer, OptState
-from .params import Params, freeze
+from .params import Params, seal
 
 PREFIX = "average."
 STEP = PREFIX + "step"
@@ -41,7 +42,7 @@ def ema_decay_at(decay: float, step: int) -> float:
 def ema_init(params: Params) -> Params:
     """The average before any step: a read-only copy of the weights."""
     checks.floats(params)
-    return freeze({k: np.array(w) for k, w in params.items()})
+    return seal({k: np.array(w) for k, w in params.items()})
 
 
 def _check_update(ema: Params, params: Params, decay: float) -> None:
@@ -60,7 +61,7 @@ def ema_update(ema: Params, params: Params, decay: float) -> Params:
         m = np.multiply(a, decay, dtype=a.dtype)
         m += np.multiply(params[k], 1 - decay, dtype=a.dtype)
         new[k] = m
-    return freeze(new)
+    return seal(new)
 
 
 def with_average(optimizer: Optimizer, decay: float) -> Optimizer:
@@ -74,9 +75,11 @@ def with_average(optimizer: Optimizer, decay: float) -> Optimizer:
 
     def init(params: Params) -> OptState:
         state = dict(optimizer.init(params))
+        if any(k.startswith(PREFIX) for k in state):
+            raise ConfigError("this optimizer keeps an average already: wrap it only once")
         state |= {PREFIX + k: w for k, w in ema_init(params).items()}
         state[STEP] = np.zeros((), dtype=np.int64)
-        return freeze(state)
+        return seal(state)
 
     def step(
         params: Params, grads: Params, state: OptState, *, lr: float
@@ -87,7 +90,7 @@ def with_average(optimizer: Optimizer, decay: float) -> Optimizer:
         average = ema_update(_averaged(state), new_params, ema_decay_at(decay, t))
         new_state = dict(new_inner) | {PREFIX + k: a for k, a in average.items()}
         new_state[STEP] = np.array(t + 1, dtype=np.int64)
-        return new_params, freeze(new_state)
+        return new_params, seal(new_state)
 
     return Optimizer(init, step)
 

@@ -22,7 +22,7 @@ MAX_PARAMETERS = 20_000
 def check_options(
     sizes: Sequence[int], batch: int, eps: float, tolerance: float, dropout: float, seed: int
 ) -> None:
-    """ConfigError for gradient-check options that cannot give a meaningful verdict."""
+    """ConfigError, naming the argument, for a gradient check that cannot give a meaningful verdict."""
     parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
     problems = [
         (len(sizes) < 2 or min(sizes) < 1, "sizes", "needs at least two widths >= 1"),
@@ -44,7 +44,7 @@ def check_options(
     ]
     for bad, name, problem in problems:
         if bad:
-            raise ConfigError(f"--{name} {problem}", setting=name)
+            raise ConfigError(f"{name} {problem}", setting=name)
 
 
 def extended_precision() -> bool:

@@ -24,7 +24,7 @@ import numpy as np
 from . import checks
 from .errors import ConfigError, NnfunError
 from .optim import Optimizer, OptState
-from .params import Params, freeze
+from .params import Params, freeze, seal
 
 Mask = Callable[[str], bool]
 
@@ -45,18 +45,13 @@ class GradientTransformation(NamedTuple):
 
 
 def _no_state(params: Params) -> OptState:
-    return freeze({})
+    return seal({})
 
 
 def _shared(a: np.ndarray) -> np.ndarray:
     """An array passed through unchanged: kept if already read-only, else copied (so the caller's
     array never has its flags changed, nor can change ours later)."""
     return a if not a.flags.writeable else a.copy()
-
-
-def _view(arrays: Mapping[str, np.ndarray]) -> OptState:
-    """An immutable mapping of the same arrays (copies only of writable ones)."""
-    return freeze({k: _shared(a) for k, a in arrays.items()})
 
 
 def stateless(
@@ -73,7 +68,7 @@ def stateless(
         updates: Params, state: OptState, params: Params, *, lr: float
     ) -> tuple[Params, OptState]:
         try:
-            return freeze(dict(fn(updates, params, lr))), state
+            return seal(dict(fn(updates, params, lr))), state
         except Exception as exc:  # the caller's own function: say whose it is
             raise ConfigError(f"stateless fn failed: {type(exc).__name__}: {exc}") from None
 
@@ -95,7 +90,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         state: dict[str, np.ndarray] = {}
         for i, t in enumerate(transforms):
             state |= {f"{i}.{k}": _shared(a) for k, a in t.init(params).items()}
-        return freeze(state)
+        return seal(state)
 
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
@@ -104,9 +99,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         for i, t in enumerate(transforms):
             prefix = f"{i}."
             own = {k.removeprefix(prefix): a for k, a in state.items() if k.startswith(prefix)}
-            updates, inner = t.update(updates, _view(own), params, lr=lr)
+            updates, inner = t.update(updates, freeze(own), params, lr=lr)
             new_state |= {prefix + k: _shared(a) for k, a in inner.items()}
-        return updates, freeze(new_state)
+        return updates, seal(new_state)
 
     return GradientTransformation(init, update)
 
@@ -120,7 +115,7 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
     checks.function("mask", mask, "a function name -> bool, such as is_weight")
 
     def select(arrays: Params) -> Params:
-        return _view({k: a for k, a in arrays.items() if mask(k)})
+        return freeze({k: a for k, a in arrays.items() if mask(k)})
 
     def init(params: Params) -> OptState:
         return inner.init(select(params))
@@ -130,7 +125,7 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
     ) -> tuple[Params, OptState]:
         chosen, new_state = inner.update(select(updates), state, select(params), lr=lr)
         out = {k: chosen[k] if mask(k) else _shared(u) for k, u in updates.items()}
-        return freeze(out), new_state
+        return seal(out), new_state
 
     return GradientTransformation(init, update)
 
@@ -225,7 +220,7 @@ def trace(momentum: float = 0.9, nesterov: bool = False) -> GradientTransformati
     nesterov = checks.flag("nesterov", nesterov)
 
     def init(params: Params) -> OptState:
-        return freeze({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
+        return seal({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
 
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
@@ -241,7 +236,7 @@ def trace(momentum: float = 0.9, nesterov: bool = False) -> GradientTransformati
                 out[k] = ahead
             else:
                 out[k] = v
-        return freeze(out), freeze(velocity)
+        return seal(out), seal(velocity)
 
     return GradientTransformation(init, update)
 
@@ -262,7 +257,7 @@ def scale_by_adam(
         state = {f"m.{k}": np.zeros_like(w) for k, w in params.items()}
         state |= {f"v.{k}": np.zeros_like(w) for k, w in params.items()}
         state["step"] = np.zeros((), dtype=np.int64)
-        return freeze(state)
+        return seal(state)
 
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
@@ -284,7 +279,7 @@ def scale_by_adam(
             step /= c1
             out[k] = step
             new_state[f"m.{k}"], new_state[f"v.{k}"] = m, v
-        return freeze(out), freeze(new_state)
+        return seal(out), seal(new_state)
 
     return GradientTransformation(init, update)
 
@@ -292,7 +287,7 @@ def scale_by_adam(
 def apply_updates(params: Params, updates: Params) -> Params:
     """`w = w + u` for every parameter, as new read-only arrays."""
     try:
-        return freeze({k: w + updates[k] for k, w in params.items()})
+        return seal({k: w + updates[k] for k, w in params.items()})
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):  # checked when it fails
         checks.arrays("updates", updates, checks.floats(params))
         raise

@@ -13,7 +13,7 @@ import numpy as np
 from . import checks
 from .errors import DataError
 from .losses import softmax_cross_entropy
-from .params import Params, freeze
+from .params import Params, seal
 
 # One mask per layer input: masks[0] multiplies the pixels, masks[i] the output of hidden layer i.
 # None means "no dropout there". See `dropout_masks`.
@@ -106,7 +106,7 @@ def forward_backward(
             if mask is not None:
                 delta *= mask  # a dropped unit passes no gradient back
             delta *= a > 0  # relu'(z) = 1 where the unit was active, else 0
-    return loss, freeze({k: g[k] for k in params}), logits
+    return loss, seal({k: g[k] for k in params}), logits
 
 
 def grads(

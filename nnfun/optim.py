@@ -12,7 +12,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from . import checks
-from .params import Params, freeze
+from .params import Params, seal
 
 OptState = Params
 
@@ -47,7 +47,7 @@ def _regularised(
 def sgd_init(params: Params) -> OptState:
     """Momentum SGD starts with zero velocity for every parameter."""
     checks.floats(params)
-    return freeze({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
+    return seal({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
 
 
 @checks.stepping
@@ -81,7 +81,7 @@ def sgd_step(
         else:
             new_params[k] = w + v
         new_state[f"velocity.{k}"] = v
-    return freeze(new_params), freeze(new_state)
+    return seal(new_params), seal(new_state)
 
 
 def adam_init(params: Params) -> OptState:
@@ -90,7 +90,7 @@ def adam_init(params: Params) -> OptState:
     state = {f"m.{k}": np.zeros_like(w) for k, w in params.items()}
     state |= {f"v.{k}": np.zeros_like(w) for k, w in params.items()}
     state["step"] = np.zeros((), dtype=np.int64)
-    return freeze(state)
+    return seal(state)
 
 
 @checks.stepping
@@ -137,4 +137,4 @@ def adam_step(
         new_params[k] = update
         update += w
         new_state[f"m.{k}"], new_state[f"v.{k}"] = m, v
-    return freeze(new_params), freeze(new_state)
+    return seal(new_params), seal(new_state)

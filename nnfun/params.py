@@ -16,14 +16,27 @@ Params = Mapping[str, np.ndarray]
 
 
 def freeze(arrays: Mapping[str, np.ndarray]) -> Params:
-    """Make fresh arrays read-only and wrap them in an immutable mapping (writes raise ValueError)."""
+    """Read-only copies of the writable arrays (read-only ones are shared) in an immutable mapping.
+
+    The caller's arrays are never changed: writes to the result raise ValueError, and writes to
+    the caller's arrays do not reach it.
+    """
     if not isinstance(arrays, Mapping) or not all(
         isinstance(a, np.ndarray) for a in arrays.values()
     ):
         raise ModelError("freeze takes a mapping of NumPy arrays, e.g. {'W1': np.zeros((2, 2))}")
-    for a in arrays.values():
+    return seal({k: np.array(a) if a.flags.writeable else a for k, a in arrays.items()})
+
+
+def seal(fresh: Mapping[str, np.ndarray]) -> Params:
+    """`freeze` without the copies, for arrays the caller has just made and no one else holds.
+
+    The core's steps seal their new results this way (a copy per step would cost time); a
+    caller's own arrays go through `freeze`.
+    """
+    for a in fresh.values():
         a.flags.writeable = False
-    return MappingProxyType(dict(arrays))
+    return MappingProxyType(dict(fresh))
 
 
 def init_params(
@@ -46,7 +59,7 @@ def init_params(
         w = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
         arrays[f"W{i}"] = w.astype(dtype)
         arrays[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
-    return freeze(arrays)
+    return seal(arrays)
 
 
 def num_layers(params: Params) -> int:
@@ -63,7 +76,7 @@ def cast(params: Params, dtype: DTypeLike) -> Params:
     """The same network with every array converted to `dtype` (e.g. float64 for a gradient check)."""
     checks.network(params)
     dtype = _float_type(dtype)
-    return freeze({k: np.array(v, dtype=dtype) for k, v in params.items()})
+    return seal({k: np.array(v, dtype=dtype) for k, v in params.items()})
 
 
 def _float_type(dtype: DTypeLike) -> np.dtype[np.floating]:

@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 
 from .errors import ModelError
-from .params import Params, freeze
+from .params import Params, seal
 from .train import EpochRecord, TrainState
 from .values import is_number, is_whole
 
@@ -142,7 +142,7 @@ def check_params(arrays: Mapping[str, np.ndarray]) -> Params:
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             raise ModelError(f"layer {i} holds NaN or infinite weights")
         fan_in = w.shape[1]
-    return freeze(
+    return seal(
         {k: np.array(arrays[k]) for k in sorted(expected, key=lambda k: (int(k[1:]), k[0] == "b"))}
     )
 
@@ -181,7 +181,7 @@ def checkpoint_from_npz(
     state = TrainState(
         epoch,
         check_params(group("params/")),
-        freeze(group("opt/")),
+        seal(group("opt/")),
         history,
         check_params(best) if best else None,
     )

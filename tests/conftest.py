@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,3 +113,50 @@ def small_run(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFac
     (run / "metrics.json").write_text(f'{{"test_accuracy": {test_acc}}}')
     (run / "config.json").write_text('{"dataset": "mnist", "hidden": [64]}')
     return run
+
+
+# --------------------------------------------------------------------------- test lanes
+
+SHELL_MODULES = {
+    "test_bad_inputs",
+    "test_cli",
+    "test_download",
+    "test_figures",
+    "test_predict",
+    "test_readme",
+    "test_readme_shell",
+    "test_serve",
+    "test_sweep",
+    "test_sweep_plan",
+    "test_sweep_summary",
+    "test_terminal",
+}
+"""Modules that drive the CLI, subprocesses, servers or files: the `slow` lane."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Lanes by what a test needs: `mnist` (the real files), `e2e` (a browser), `slow` (the shell).
+
+    `make test-fast` runs the rest: the pure core, in seconds.
+    """
+    for item in items:
+        module = item.path.stem
+        if "mnist" in getattr(item, "fixturenames", ()) or "small_mnist" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.mnist)
+        if module == "test_serve_browser":
+            item.add_marker(pytest.mark.e2e)
+        if module in SHELL_MODULES or module == "test_serve_browser":
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly when the real MNIST was missing: its tests were skipped, not passed."""
+    if _mnist_dir() is None:
+        terminalreporter.write_line(
+            "WARNING: real MNIST not found: the tests marked `mnist` were SKIPPED. "
+            "Set NNFUN_DATA to a folder holding mnist/ (four .gz IDX files) to run them.",
+            yellow=True,
+            bold=True,
+        )

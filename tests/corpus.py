@@ -553,7 +553,7 @@ def predict_cases(f: Files) -> Iterator[Case]:
     yield case("predict a long name", "predict", f.run, f.root / LONG)
     yield case("predict --raw 45 MP", "predict", f.run, f.pictures / "45_megapixels.png", "--raw")
     yield case("predict --raw a stack", "predict", f.run, f.pictures / "5d.npy", "--raw")
-    yield case("predict without pictures", "predict", f.run, usage=True)
+    yield case("predict without pictures", "predict", f.run)  # says: or add --samples
     for name, model in _model_paths(f):  # a bad second member of an ensemble
         yield case(f"predict --with {name}", "predict", f.run, picture, "--with", model)
     yield case("predict --with outputs_5", "predict", f.run, picture, "--with", f.models / "outputs_5.npz")  # fmt: skip
@@ -607,7 +607,17 @@ def recipes_cases(f: Files) -> Iterator[Case]:
 
 
 def sweep_cases(f: Files) -> Iterator[Case]:
-    base = ("sweep", "--data-dir", f.data, "--out", f.root / "sweeps", "--name", "s", "--epochs", 1)
+    base = (
+        "sweep",
+        "--data-dir",
+        f.data,
+        "--root",
+        f.root / "sweeps",
+        "--name",
+        "s",
+        "--epochs",
+        1,
+    )
     for grid in ("lr", "bogus=1", "lr=x", "lr=", "hidden=0", "epochs=1,2=3", "lr=-1,0.1"):
         yield case(f"sweep --grid {grid}", *base, "--grid", grid)
     for flag, value in (
@@ -624,6 +634,10 @@ def sweep_cases(f: Files) -> Iterator[Case]:
     yield case("sweep --ema 1", *base, "--grid", "hidden=8,16", "--ema", "1")
     for value in ("-1", "x", "1.5"):
         yield case(f"sweep --ensemble {value}", *base, "--ensemble", value, usage=True)
+    for i, value in enumerate(("-1", '"3"', "1.5", "true", "[2]")):
+        path = f.root / f"sweep_ensemble_{i}.toml"
+        path.write_text(f"ensemble = {value}\n[grid]\nhidden = [8, 16]\n")
+        yield case(f"sweep --file ensemble = {value}", *base, "--file", path)
 
 
 def serve_cases(f: Files) -> Iterator[Case]:
@@ -638,7 +652,24 @@ def serve_cases(f: Files) -> Iterator[Case]:
         yield case(f"serve --port {port}", "serve", f.run, "--port", port, usage=True)  # a range
 
 
+def export_cases(f: Files) -> Iterator[Case]:
+    target = f.root / "exported.onnx"
+    for name, model in _model_paths(f):
+        if name != "outputs_5.npz":  # a model of digits 0-4 exports like any other
+            yield case(f"export model {name}", "export", model, target)
+    for name, path in (
+        ("over the model", f.run / "model.npz"),
+        ("without .onnx", f.root / "model"),
+        ("under a file", f.root / "a_file" / "m.onnx"),
+        ("a long name", f.root / f"{LONG}.onnx"),
+        ("into a folder", f.run),
+    ):
+        yield case(f"export {name}", "export", f.run, path)
+    yield case("export without a target", "export", f.run, usage=True)
+
+
 CASES: dict[str, Callable[[Files], Iterator[Case]]] = {
+    "export": export_cases,
     "sweep": sweep_cases,
     "serve": serve_cases,
     "train": train_cases,

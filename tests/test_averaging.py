@@ -196,3 +196,30 @@ def test_train_ema_flag_saves_the_averaged_weights(random_data, tmp_path) -> Non
     state, _ = load_checkpoint(run_dir)
     assert same(load_model(run_dir), average_of(state.opt_state))  # type: ignore[arg-type]
     assert not same(load_model(run_dir), state.params)
+
+
+def test_report_says_which_weights_were_saved(random_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from nnfun_cli.app import app
+
+    run_dir = tmp_path / "run"
+    args = ["train", "--no-figures", "--data-dir", str(random_data), "--hidden", "16"]
+    args += ["--epochs", "3", "--val-size", "100", "--ema", "0.9", "--keep-best"]
+    result = CliRunner().invoke(app, [*args, "--out", str(run_dir)])
+    assert result.exit_code == 0, result.stderr
+    metrics = orjson.loads((run_dir / "metrics.json").read_bytes())
+    history = orjson.loads((run_dir / "history.json").read_bytes())
+    best = max(history, key=lambda r: r["val_accuracy"])["epoch"]
+    assert metrics["saved_weights"] == {"averaged": True, "epoch": best}
+    report = CliRunner().invoke(app, ["report", "--no-figures", str(run_dir)])
+    assert report.exit_code == 0, report.stderr
+    text = " ".join(report.stdout.split())
+    assert "weights averaged (EMA 0.9)" in text
+    assert f"saved: the averaged weights of epoch {best}" in text
+
+
+def test_averaging_twice_is_refused() -> None:
+    twice = with_average(with_average(nf.Optimizer(nf.sgd_init, nf.sgd_step), 0.9), 0.9)
+    with pytest.raises(nf.ConfigError, match="only once"):
+        twice.init(net(0))

@@ -161,3 +161,17 @@ def test_sweep_names_its_top_trials_on_validation(random_data: Path, tmp_path: P
     assert "ensemble of the 2 best on validation" in out and chosen["command"] in out
     code, out, err = invoke(*args[:-1], "5")
     assert code == 0 and "only 3 finished trials" in out, err
+
+
+def test_a_sweep_file_can_ask_for_the_ensemble(random_data: Path, tmp_path: Path) -> None:
+    (tmp_path / "two.toml").write_text("seeds = [0, 1]\nensemble = 1\n[settings]\nepochs = 1\n")
+    args = ["sweep", "--file", str(tmp_path / "two.toml"), "--hidden", "8", "--val-size", "100"]
+    args += ["--workers", "1", "--threads", "1", "--no-figures", "--data-dir", str(random_data)]
+    code, out, err = invoke(*args, "--root", str(tmp_path))
+    assert code == 0, err
+    summary = orjson.loads((tmp_path / "two" / "sweep.json").read_bytes())
+    assert len(summary["ensemble"]["members"]) == 1 and "ensemble of the 1 best" in out
+    code, out, err = invoke(*args, "--root", str(tmp_path), "--ensemble", "0")  # the flag wins
+    assert code == 0 and "ensemble" not in orjson.loads(
+        (tmp_path / "two" / "sweep.json").read_bytes()
+    )

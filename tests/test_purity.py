@@ -82,3 +82,15 @@ def test_forward_does_not_touch_input(setup) -> None:  # type: ignore[no-untyped
         nf.dropout_masks((20, 16, 10), 8, np.random.default_rng(1), rate=0.5, input_rate=0.5),
     )
     np.testing.assert_array_equal(x, x0)
+
+
+def test_freeze_leaves_its_argument_alone() -> None:
+    mine = {"W1": np.ones((2, 2)), "b1": np.zeros(2)}
+    frozen = nf.freeze(mine)
+    assert all(a.flags.writeable for a in mine.values())  # the caller's arrays stay writable
+    mine["W1"][0, 0] = 5.0  # and writing to them does not reach the frozen copy
+    assert frozen["W1"][0, 0] == 1.0
+    with pytest.raises(ValueError):
+        frozen["b1"][0] = 1.0
+    again = nf.freeze(frozen)  # read-only arrays are shared, not copied
+    assert again["W1"] is frozen["W1"]

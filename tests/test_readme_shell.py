@@ -2,7 +2,8 @@
 
 An example is a ```text block whose first line is `$ nnfun ...`; the rest is its output, stdout
 and stderr together, as a terminal shows them. The commands run as written, in a folder laid out
-like the README's (a run in `results/20261125-131200`, `my-digits/`), on a small copy of MNIST.
+like the README's (a run in `results/20261125-131200`), on a small copy of MNIST; pictures come
+from the samples shipped with nnfun (`--samples`), as on a fresh clone.
 Output is compared by shape: numbers may differ, and so may the widths of table columns. A line
 `...` stands for any number of lines. Output that is a JSON document in the README (shown
 indented, lists shortened) must have the same keys and value types as the real one.
@@ -21,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from conftest import limit_memory
-from test_readme import write_seven
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 RUN = "results/20261125-131200"
@@ -145,11 +144,9 @@ class Sandbox:
 
 
 @pytest.fixture(scope="module")
-def sandbox(
-    small_mnist: Path, mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFactory
-) -> Sandbox:
-    """The README's folder: its `nnfun train` example run (moved to RUN), a second run that
-    differs in `lr`, and the pictures its `predict` examples read."""
+def sandbox(small_mnist: Path, tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    """The README's folder: its `nnfun train` example run (moved to RUN) and a second run that
+    differs in `lr`; nothing else, as on a fresh clone."""
     folder = tmp_path_factory.mktemp("readme")
     train = next(e for e in EXAMPLES if e.command.startswith("nnfun train"))
     outputs = {train.command: run(train.command, folder, small_mnist)}
@@ -159,20 +156,12 @@ def sandbox(
     shutil.copytree(folder / RUN, folder / OTHER_RUN)
     config = json.loads((folder / OTHER_RUN / "config.json").read_text())
     (folder / OTHER_RUN / "config.json").write_text(json.dumps(config | {"lr": 0.05}))
-    (folder / "my-digits").mkdir()
-    write_seven(mnist, folder / "my-digits" / "seven.png")
-    labels, images = mnist["t10k-labels-idx1-ubyte"], mnist["t10k-images-idx3-ubyte"]
-    two = images[int(np.flatnonzero(labels == 2)[0])]
-    from PIL import Image
-
-    Image.fromarray(255 - two).resize((280, 280)).convert("RGB").save(folder / "my-digits/two.jpg")
-    Image.fromarray(np.full((200, 200), 250, np.uint8)).save(folder / "blank.png")
     return Sandbox(folder, small_mnist, outputs)
 
 
 def test_the_readme_has_shell_examples() -> None:
     commands = [e.command.split()[1] for e in EXAMPLES]
-    for command in ("train", "eval", "gradcheck", "predict", "compare"):
+    for command in ("train", "eval", "gradcheck", "predict", "compare", "export"):
         assert command in commands, commands
 
 

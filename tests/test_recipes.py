@@ -30,13 +30,16 @@ def test_every_shipped_recipe_is_a_valid_config() -> None:
 def test_flags_override_config_file_override_recipe(tmp_path: Path) -> None:
     path = tmp_path / "my.toml"
     path.write_text('lr = 0.5\nepochs = 7\noptimizer = "adamw"\n')
-    config = resolve_config("seed", path, {"epochs": 3, "hidden": "64,32"})
+    flags = {"epochs": 3, "hidden": (64, 32), "clip": 0.0}
+    config = resolve_config("seed", path, flags)
     assert (config.lr, config.epochs, config.optimizer, config.hidden) == (
         0.5,
         3,
         "adamw",
         (64, 32),
     )
+    assert config.clip is None  # 0 turns clipping off
+    assert flags == {"epochs": 3, "hidden": (64, 32), "clip": 0.0}  # the caller's dict, untouched
 
 
 @pytest.mark.parametrize(
@@ -78,3 +81,18 @@ configs = st.builds(
 def test_saved_toml_repeats_the_config_exactly(config: nf.Config) -> None:
     text = nf.recipes.to_toml(config.to_dict())
     assert nf.Config.from_dict(nf.recipes.parse_settings(text, "saved")) == config
+
+
+def test_a_taken_run_folder_is_told_in_values_by_the_library_and_in_flags_by_the_cli(
+    tmp_path: Path, random_data: Path
+) -> None:
+    from nnfun.io.fitting import RunExists, new_run_dir
+
+    (tmp_path / "model.npz").write_bytes(b"")
+    with pytest.raises(RunExists) as caught:
+        new_run_dir(tmp_path)
+    assert "--" not in str(caught.value)
+    result = runner.invoke(
+        app, ["train", "--out", str(tmp_path), "--data-dir", str(random_data), "--val-size", "100"]
+    )
+    assert result.exit_code == 2 and "pick another --out" in result.stderr

@@ -243,6 +243,27 @@ def test_choose_or_drop_an_image_file(browser: Any, page_url: str, mnist, tmp_pa
     wait_for(browser, lambda d: d.find_element(By.ID, "digit").text == "7")
 
 
+def test_an_unreadable_file_clears_the_last_reading_and_says_so_plainly(
+    browser: Any, page_url: str, tmp_path: Path
+) -> None:
+    """After an error nothing of the previous picture stays: not its digit, bars or 28x28 image;
+    and the message speaks of what the page can take (not of .npy or IDX files)."""
+    open_page(browser, page_url)
+    assert draw_and_read(browser, DIGITS[7])[0] == "7" and seen_ink(browser) > 30
+    for name, body in (("notes.png", b"these are notes, not a picture"), ("empty.png", b"")):
+        (tmp_path / name).write_bytes(body)
+        browser.find_element(By.ID, "file").send_keys(str(tmp_path / name))
+        wait_for(browser, lambda d: settled(d) and status(d).startswith("error: "))
+        message = status(browser)
+        assert "choose a PNG, JPEG" in message and ".npy" not in message and "IDX" not in message
+        assert browser.find_element(By.ID, "digit").text == ""
+        assert not browser.find_elements(By.CSS_SELECTOR, "#bars li.best")
+        assert seen_ink(browser) == 0
+        browser.find_element(By.ID, "clear").click()
+        wait_for(browser, lambda d: status(d) == "draw a digit")
+        assert draw_and_read(browser, DIGITS[7])[0] == "7"
+
+
 def test_a_phone_sized_window_draws_with_a_finger(
     browser: Any, page_url: str, tmp_path: Path
 ) -> None:

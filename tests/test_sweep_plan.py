@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+import typer
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnfun import Config
 from nnfun.errors import ConfigError
+from nnfun.recipes.settings import SETTINGS
 from nnfun_cli.app import app
 from nnfun_cli.sweep.plan import (
     Range,
@@ -182,9 +184,6 @@ def test_bad_sweep_files_name_the_problem(text: str, needle: str) -> None:
     [
         (["--grid", "nope=1"], "no setting 'nope'"),
         (["--grid", "lr=1", "--grid", "lr=2"], "--grid lr is given twice"),
-        (["--grid", "lr=1", "--out", "x"], "does not take --out"),
-        (["--grid", "lr=1", "--epochs", "many"], "'--epochs'"),
-        (["--grid", "lr=1", "--bogus"], "No such option"),
         (["--grid", "lr=1", "--name", "../up"], "--name '../up'"),
         (["--grid", "lr=1", "--workers", "0"], "at least 1"),
         (["--range", "lr=0.1..0.2"], "--samples"),
@@ -199,6 +198,37 @@ def test_the_command_rejects_bad_input_in_one_line(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error:") and needle in lines[-1], result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--out", "x"], "No such option: --out"),
+        (["--epochs", "many"], "Invalid value for '--epochs'"),
+        (["--optimizer", "rmsprop"], "Invalid value for '--optimizer'"),
+        (["--recipe", "nope"], "Invalid value for '--recipe'"),
+        (["--bogus"], "No such option: --bogus"),
+    ],
+)
+def test_bad_setting_options_fail_as_in_train(args: list[str], needle: str) -> None:
+    """Sweep's setting options are train's, from the same table: typed, with the same choices."""
+    result = CliRunner().invoke(app, ["sweep", "--grid", "lr=1", *args])
+    assert result.exit_code == 2, result.output
+    assert needle in " ".join(result.stderr.split()), result.stderr
+
+
+def test_sweep_and_train_offer_the_same_setting_options() -> None:
+    command = typer.main.get_command(app)
+    options = {
+        name: {
+            p.name: (str(p.type_descriptor.annotation), p.opts, p.help, p.default, p.metavar)
+            for p in command.commands[name].params  # type: ignore[attr-defined]
+        }
+        for name in ("train", "sweep")
+    }
+    settings = [s.name for s in SETTINGS]
+    assert all(options["train"][k] == options["sweep"][k] for k in settings)
+    assert options["train"]["recipe"][0] == options["sweep"]["recipe"][0]
 
 
 def test_a_trial_folder_of_other_settings_is_not_continued(

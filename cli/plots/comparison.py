@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -10,7 +11,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nnfun.io.runs import Run
-from nnfun_cli.plots.style import INK, RUN_COLOURS, ink_on, render, rgba, with_header, zoom
+from nnfun_cli.plots.style import (
+    INK,
+    RUN_COLOURS,
+    epoch_axis,
+    ink_on,
+    render,
+    rgba,
+    with_header,
+    zoom,
+)
 from nnfun_cli.run_display import config_differences, format_setting, run_labels
 
 if TYPE_CHECKING:
@@ -20,16 +30,31 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- comparison
 
 
+LEGEND_WIDTH = 90
+"""Characters of a legend line before it wraps: every differing setting is shown, on more lines."""
+
+
 def comparison(runs: Sequence[Run], path: Path) -> Path:
     """`comparison.png`: test accuracy per run (bars) and their validation curves overlaid."""
-    height = max(5.4, 3.2 + 0.35 * len(runs))
+    differs = _differs(runs)
+    lines = sum(legend_label("x", run, differs).count("\n") + 1 for run in runs)
+    height = max(5.4, 3.2 + 0.35 * len(runs)) + 0.2 * lines
     return render(path, (13.5, height), partial(_draw_comparison, runs=list(runs)))
 
 
-def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
-    from matplotlib.ticker import MaxNLocator
+def _differs(runs: Sequence[Run]) -> list[str]:
+    return [k for k in config_differences(runs) if k != "nnfun_version"]
 
-    differs = [k for k in config_differences(runs) if k != "nnfun_version"]
+
+def legend_label(name: str, run: Run, differs: Sequence[str]) -> str:
+    """`name (lr 0.05, optimizer nesterov, ...)` with every setting that differs, wrapped."""
+    settings = ", ".join(f"{k} {format_setting(run.config.get(k))}" for k in differs)
+    text = f"{name} ({settings})" if settings else name
+    return "\n".join(textwrap.wrap(text, LEGEND_WIDTH, subsequent_indent="    "))
+
+
+def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
+    differs = _differs(runs)
     what = f"they differ in {', '.join(differs)}" if differs else "same settings"
     fig = with_header(
         figure,
@@ -37,10 +62,7 @@ def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
         f"{what}; test accuracy of each final model, validation accuracy by epoch",
     )
     names = run_labels(runs)
-    legend_names = []
-    for run, name in zip(runs, names, strict=True):
-        settings = ", ".join(f"{k} {format_setting(run.config.get(k))}" for k in differs[:4])
-        legend_names.append(f"{name} ({settings})" if settings else name)
+    legend_names = [legend_label(name, run, differs) for run, name in zip(runs, names, strict=True)]
     colours = [RUN_COLOURS[i % len(RUN_COLOURS)] for i in range(len(runs))]
     ax_bar, ax_curve = fig.subplots(1, 2, width_ratios=[1, 1.7])
 
@@ -101,7 +123,7 @@ def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
     if values:
         low, high = zoom(np.concatenate(values))
         ax_curve.set_ylim(low, high)
-        ax_curve.legend(loc="lower right", fontsize=9.5)
+        ax_curve.legend(loc="upper left", bbox_to_anchor=(0, -0.12), fontsize=9.5)
         ax_curve.set_title(
             f"Validation accuracy (best epoch circled; zoomed in: {low:g} to {high:g} %)"
         )
@@ -110,5 +132,5 @@ def _draw_comparison(figure: Figure, *, runs: list[Run]) -> None:
             0.5, 0.5, "no validation data in these runs", transform=ax_curve.transAxes, ha="center"
         )
         ax_curve.set_title("Validation accuracy")
-    ax_curve.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epoch_axis(ax_curve, max((len(run.history) for run in runs), default=1))
     ax_curve.set(xlabel="epoch", ylabel="accuracy (%)")

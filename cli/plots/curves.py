@@ -16,6 +16,7 @@ from nnfun_cli.plots.style import (
     ORANGE,
     VERMILLION,
     describe,
+    epoch_axis,
     pct,
     plain_log_axis,
     render,
@@ -118,8 +119,6 @@ def _lr_axis(ax: Axes, run: Run) -> Any:
 
 
 def _draw_curves(figure: Figure, *, run: Run, sizes: Sequence[int] | None) -> None:
-    from matplotlib.ticker import MaxNLocator
-
     dataset = run.config.get("dataset", "mnist")
     fig = with_header(
         figure,
@@ -161,14 +160,13 @@ def _draw_curves(figure: Figure, *, run: Run, sizes: Sequence[int] | None) -> No
     ax_loss.set(xlabel="epoch", ylabel="loss" if smoothing else "cross-entropy")
     lr_line = _lr_axis(ax_loss, run)
     handles, labels = ax_loss.get_legend_handles_labels()
-    ax_loss.legend(
+    ax_loss.legend(  # below the axes: inside, it would cover the curves or the rate
         [*handles, lr_line],
         [*labels, "learning rate (right axis)"],
-        loc="upper right",
-        frameon=True,
-        facecolor="white",
-        edgecolor="none",
-        framealpha=0.85,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncols=2 if len(handles) < 3 else 1,
+        fontsize=9.5,
     )
 
     train_acc, val_acc = 100 * run.column("train_accuracy"), 100 * run.column("val_accuracy")
@@ -202,8 +200,7 @@ def _draw_curves(figure: Figure, *, run: Run, sizes: Sequence[int] | None) -> No
     ax_acc.legend(loc="lower right")
 
     for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlim(0.5 if n > 1 else 0, epochs[-1] + 0.5 if n > 1 else epochs[-1] + 1)
+        epoch_axis(ax, int(epochs[-1]))
         rows = _mark_lr(ax, lr_marks(run))
     pad = 6 + 15 * rows
     ax_loss.set_title("Loss (log scale)" if ax_loss.get_yscale() == "log" else "Loss", pad=pad)

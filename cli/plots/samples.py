@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nnfun.errors import NnfunError
-from nnfun_cli.plots.style import INK, VERMILLION, render
+from nnfun_cli.plots.style import INK, VERMILLION, colour_word, render
+
+MISTAKE = VERMILLION
+"""The frame and label colour of a wrong answer (the caption names it with `colour_word`)."""
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -85,7 +88,7 @@ def _draw_samples(
     _samples_panel(top, images, labels, predicted, chosen, rows, cols)
     top.suptitle(
         f"{count} random test digits, each under the network's answer: "
-        f"{shown_wrong} wrong (red frame, true digit in brackets)",
+        f"{shown_wrong} wrong ({colour_word(MISTAKE)} frame, true digit in brackets)",
         x=0.01,
         ha="left",
         fontsize=13,
@@ -116,7 +119,7 @@ def _samples_panel(
         ax.set_visible(False)
     for ax, i in zip(axes, chosen, strict=False):
         ok = predicted[i] == labels[i]
-        _digit(ax, images[i], "#CCCCCC" if ok else VERMILLION, 0.8 if ok else 3)
+        _digit(ax, images[i], "#CCCCCC" if ok else MISTAKE, 0.8 if ok else 3)
         if ok:
             ax.set_title(
                 str(predicted[i]), fontsize=11, color=INK, pad=3, loc="center", fontweight="normal"
@@ -125,7 +128,7 @@ def _samples_panel(
             ax.set_title(
                 f"{predicted[i]} (true {labels[i]})",
                 fontsize=10.5,
-                color=VERMILLION,
+                color=MISTAKE,
                 pad=3,
                 loc="center",
                 fontweight="bold",
@@ -152,7 +155,7 @@ def _mistakes_panel(
     for ax in axes[len(worst) :]:
         ax.set_visible(False)
     for ax, i in zip(axes, worst, strict=False):
-        _digit(ax, images[i], VERMILLION, 2)
+        _digit(ax, images[i], MISTAKE, 2)
         ax.set_title(
             f"true {labels[i]} → predicted {predicted[i]}\n({_sure(confidence[i])} sure)",
             fontsize=10,

@@ -105,6 +105,39 @@ def render(path: Path, size: tuple[float, float], draw: Callable[[Figure], None]
     return path
 
 
+def epoch_axis(ax: Axes, last_epoch: int) -> None:
+    """Whole epochs on the x axis: integer ticks only (even for one epoch), 0.5 to last + 0.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlim(0.5, max(1, last_epoch) + 0.5)
+
+
+_HUES: tuple[tuple[int, str], ...] = (
+    *((15, "red"), (45, "orange"), (70, "yellow"), (170, "green"), (200, "sky blue")),
+    *((260, "blue"), (315, "purple"), (345, "pink"), (360, "red")),
+)
+"""Upper bounds of hue (degrees) and the word for the hues below them."""
+
+
+def colour_word(colour: str) -> str:
+    """The everyday name of a `#RRGGBB` colour, from its hue (grey when it has little colour).
+
+    Captions name colours through this, so a caption can never say "red" of an orange line.
+    """
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    high, low = max(r, g, b), min(r, g, b)
+    if high - low < 0.15:
+        return "black" if high < 0.2 else "grey"
+    if high == r:
+        hue = 60 * (((g - b) / (high - low)) % 6)
+    elif high == g:
+        hue = 60 * ((b - r) / (high - low) + 2)
+    else:
+        hue = 60 * ((r - g) / (high - low) + 4)
+    return next(name for top, name in _HUES if hue < top)
+
+
 def pct(fraction: float, digits: int = 2) -> str:
     return f"{100 * fraction:.{digits}f} %"
 

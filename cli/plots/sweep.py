@@ -18,6 +18,8 @@ from nnfun_cli.plots.style import (
     MUTED,
     RUN_COLOURS,
     VERMILLION,
+    colour_word,
+    epoch_axis,
     render,
     with_header,
     zoom,
@@ -199,8 +201,6 @@ def _curves(c: Configuration) -> tuple[np.ndarray, np.ndarray]:
 
 def _top_curves(ax: Axes, ranked: list[Configuration]) -> None:
     """Validation accuracy by epoch of the best configurations (mean over seeds, band min..max)."""
-    from matplotlib.ticker import MaxNLocator
-
     finished = [c for c in ranked if c.best_val.values]
     shown: list[np.ndarray] = []
     for c in finished[TOP_CURVES:]:
@@ -238,7 +238,7 @@ def _top_curves(ax: Axes, ranked: list[Configuration]) -> None:
         shown.append(val[:, 1:] if val.shape[1] >= 4 else val)
     if shown:
         ax.set_ylim(*zoom(np.concatenate([s.ravel() for s in shown])))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epoch_axis(ax, max((int(_curves(c)[0][-1]) for c in finished), default=1))
     ax.set(xlabel="epoch", ylabel="validation accuracy (%, zoomed in)")
     seeds = max(len(c.results) for c in ranked)
     what = (
@@ -247,6 +247,6 @@ def _top_curves(ax: Axes, ranked: list[Configuration]) -> None:
     rest = len(finished) - TOP_CURVES
     ax.set_title(
         f"Validation accuracy by epoch, top {min(TOP_CURVES, len(finished))} configurations "
-        f"({what})" + (f"; the other {rest} in grey" if rest > 0 else "")
+        f"({what})" + (f"; the other {rest} in {colour_word(FAINT)}" if rest > 0 else "")
     )
     ax.legend(loc="lower right", fontsize=9.5)

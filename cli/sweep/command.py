@@ -1,7 +1,7 @@
 """`nnfun sweep`: many runs of a base recipe with some settings varied, ranked on validation.
 
-The base is built as for `nnfun train` (recipe < --config file < setting flags, which are
-train's own flags, parsed by train's own parser). The trials run on this machine or on a Dask
+The base is built as for `nnfun train` (recipe < --config file < setting flags: the same options
+as train's, made from the same table of settings). The trials run on this machine or on a Dask
 cluster; every trial is a run folder under `ROOT/NAME/`, and the sweep ends with a table,
 `sweep.json` and `sweep.png` in that folder. Rerunning the same command skips what is done.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import typer
 from rich.text import Text
@@ -20,7 +20,13 @@ from nnfun import Config, recipes
 from nnfun.errors import ConfigError, NnfunError
 from nnfun.io.datasets import Dataset, load_dataset, resolve_data_dir
 from nnfun.io.files import write_json
-from nnfun_cli.options import DataDir
+from nnfun_cli.options import (
+    DataDir,
+    RecipeName,
+    given,
+    given_settings,
+    with_setting_options,
+)
 from nnfun_cli.plots.style import PlotsUnavailable
 from nnfun_cli.plots.sweep import sweep_figure
 from nnfun_cli.progress import Interrupted
@@ -49,13 +55,13 @@ from nnfun_cli.sweep.summary import (
     top_on_validation,
 )
 from nnfun_cli.sweep.trial import saved_config, trial_state
-from nnfun_cli.train_command import NOT_SETTINGS, resolve_config, train
+from nnfun_cli.train_command import resolve_config
 
 SWEEP, BASE, ENGINE = "What to vary", "Base recipe", "Where the trials run"
 
 EPILOG = (
-    "Every setting flag of `nnfun train` (--epochs, --hidden, --batch-size, --optimizer, ...) "
-    "sets the base recipe. Example: `nnfun sweep --grid hidden=128,256,512,1024 --grid "
+    "The setting options (--epochs, --hidden, --batch-size, --optimizer, ...) are `nnfun train`'s "
+    "and set the base recipe. Example: `nnfun sweep --grid hidden=128,256,512,1024 --grid "
     "lr=0.01,0.15 --epochs 5`."
 )
 
@@ -120,7 +126,7 @@ def sweep(
         Path, typer.Option(help="Where sweep folders go.", rich_help_panel=SWEEP)
     ] = Path("sweeps"),
     recipe: Annotated[
-        str,
+        RecipeName,
         typer.Option(help="The shipped recipe to start from.", rich_help_panel=BASE),
     ] = "seed",
     config_file: Annotated[
@@ -169,6 +175,7 @@ def sweep(
             metavar="K",
         ),
     ] = 0,
+    **settings: Any,
 ) -> None:
     """Train many runs of a recipe with some settings varied; rank them on validation accuracy.
 
@@ -189,8 +196,8 @@ def sweep(
                 sample_seed=sample_seed,
             ),
         )
-        chosen_recipe = recipe if _given(ctx, "recipe") or file.recipe is None else file.recipe
-        base = _base_config(chosen_recipe, file.settings, config_file, _train_flags(ctx.args))
+        chosen_recipe = recipe if given(ctx, "recipe") or file.recipe is None else file.recipe
+        base = _base_config(chosen_recipe, file.settings, config_file, given_settings(ctx))
         if "dataset" in spec.varied():
             raise ConfigError("a sweep trains on one dataset; run one sweep per dataset")
         trials = expand(spec, base)
@@ -200,25 +207,11 @@ def sweep(
         data_path = resolve_data_dir(data_dir)
         data = _load_data(base.dataset, data_path, trials)
         ends = _run(trials, sweep_dir, data_path, data, engine)
-        _summarise(sweep_name, sweep_dir, base, spec, trials, figures, ensemble)
+        size = ensemble if given(ctx, "ensemble") else file.ensemble or ensemble
+        _summarise(sweep_name, sweep_dir, base, spec, trials, figures, size)
         failed = [f"{name}: {end.message}" for name, end in ends.items() if end.status == "failed"]
         if failed:
             raise fail(f"{len(failed)} trial(s) failed; first: {failed[0]}", FAILED)
-
-
-# Typer re-exports click's BadParameter, whose base class is click's UsageError (whichever click
-# Typer runs on: its own copy in recent versions, the click package in older ones).
-USAGE_ERROR: type[Exception] = typer.BadParameter.__mro__[1]
-
-
-class ParsedFlags(Protocol):
-    def get_parameter_source(self, name: str) -> Any: ...
-
-
-def _given(ctx: ParsedFlags, name: str) -> bool:
-    """Whether the user typed this option (rather than it taking its default)."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _read_sweep_file(path: Path | None) -> SweepFile:
@@ -241,22 +234,7 @@ def _unique(flag: str, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-def _train_flags(args: list[str]) -> dict[str, Any]:
-    """The setting flags among the arguments, parsed by `nnfun train`'s own parser."""
-    app = typer.Typer()
-    app.command()(train)
-    command = typer.main.get_command(app)
-    try:
-        ctx = command.make_context("nnfun sweep", list(args))
-    except USAGE_ERROR as exc:
-        raise ConfigError(exc.format_message()) from None  # type: ignore[attr-defined]
-    not_settings = [k for k in ("out_dir", "resume", "figures") if _given(ctx, k)]
-    if not_settings or ctx.args:
-        what = ", ".join(f"--{k.removesuffix('_dir').replace('_', '-')}" for k in not_settings)
-        raise ConfigError(
-            f"nnfun sweep does not take {what or ' '.join(ctx.args)}; see nnfun sweep --help"
-        )
-    return {k: v for k, v in ctx.params.items() if k not in NOT_SETTINGS and _given(ctx, k)}
+with_setting_options(sweep)
 
 
 def _base_config(
@@ -266,8 +244,8 @@ def _base_config(
     settings = recipes.load_recipe(recipe) | file_settings
     if config_file is not None:
         settings |= recipes.load_config_file(config_file)
-    flagged = resolve_config(recipe, None, dict(flags)).to_dict()
-    return Config.from_dict(settings | {k: flagged[k] for k in flags})
+    resolve_config(recipe, None, flags)  # a bad flag is named as the flag
+    return Config.from_dict(settings | flags)
 
 
 def _folder_name(name: str) -> str:
@@ -331,12 +309,8 @@ def _run(
     states = [trial_state(sweep_dir / t.name) for t in trials]
     todo = [t for t, s in zip(trials, states, strict=True) if s in ("new", "partial")]
     counts = ", ".join(f"{states.count(s)} {s}" for s in ("finished", "diverged", "partial", "new"))
-    err.print(
-        f"sweep {sweep_dir}: {len(trials)} trials ({counts}); {engine}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    err.print(f"sweep {sweep_dir}: {len(trials)} trials ({counts})", markup=False, highlight=False)
+    err.print(f"running on {engine}", markup=False, highlight=False)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     try:
         with LiveView(err, len(trials), len(trials) - len(todo)) as view:

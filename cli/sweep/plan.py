@@ -9,7 +9,6 @@ the same sweep finds the same folders, and a grid that grows only adds folders.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import tomllib
@@ -21,9 +20,11 @@ import numpy as np
 
 from nnfun import Config
 from nnfun.errors import ConfigError
+from nnfun.recipes.settings import SETTINGS as TABLE
+from nnfun.recipes.settings import setting_named
 
 DEFAULTS = Config()
-SETTINGS = tuple(f.name for f in dataclasses.fields(Config))
+SETTINGS = tuple(s.name for s in TABLE)
 LIST_SEPARATOR = "+"  # inside one value of a list setting: --grid hidden=512+512,1024
 
 
@@ -93,34 +94,7 @@ def _split_assignment(text: str, flag: str, example: str) -> tuple[str, str]:
 
 def parse_value(key: str, text: str) -> Any:
     """One value of setting `key` from text: `0.01`, `1024`, `512+512` (layers), `true`, `adam`."""
-    default = getattr(DEFAULTS, key)
-    text = text.strip()
-    try:
-        if isinstance(default, tuple):
-            return tuple(int(part) for part in text.split(LIST_SEPARATOR))
-        if isinstance(default, bool):
-            return {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}[
-                text.lower()
-            ]
-        if isinstance(default, int):
-            return int(text)
-        if isinstance(default, float):
-            number = float(text)
-            return None if key == "clip" and number == 0 else number
-    except (ValueError, KeyError):
-        kind = _kind_name(default)
-        raise ConfigError(f"{key} takes {kind} (got {text!r})") from None
-    if not text:
-        raise ConfigError(f"{key} takes a name (got an empty value)")
-    return text
-
-
-def _kind_name(default: Any) -> str:
-    if isinstance(default, tuple):
-        return f"whole numbers joined by {LIST_SEPARATOR!r}, e.g. 512{LIST_SEPARATOR}512"
-    if isinstance(default, bool):
-        return "true or false"
-    return "a whole number" if isinstance(default, int) else "a number"
+    return setting_named(key).parse(text, LIST_SEPARATOR)
 
 
 def parse_grid(text: str) -> tuple[str, tuple[Any, ...]]:
@@ -148,8 +122,8 @@ def parse_range(text: str) -> tuple[str, Range]:
 
 
 def _is_numeric(key: str) -> bool:
-    default = getattr(DEFAULTS, key)
-    return key == "hidden" or (isinstance(default, int | float) and not isinstance(default, bool))
+    """Whether a range can be drawn for `key`: a number, a count, or one layer's width."""
+    return key == "hidden" or setting_named(key).kind in ("whole", "number")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -173,13 +147,17 @@ class SweepFile:
     name: str | None
     settings: Mapping[str, Any]
     spec: Spec
+    ensemble: int | None = None
 
 
-FILE_KEYS = ("name", "recipe", "seeds", "samples", "sample_seed", "settings", "grid", "range")
+FILE_KEYS = (
+    "name", "recipe", "seeds", "samples", "sample_seed", "ensemble", "settings", "grid", "range"
+)  # fmt: skip
 
 
 def parse_sweep_file(text: str, source: str) -> SweepFile:
-    """Read a sweep file (see the README): `recipe`, `seeds`, `samples`, `[settings]`, `[grid]`, `[range]`."""
+    """Read a sweep file (see the README): `recipe`, `seeds`, `samples`, `ensemble`, `[settings]`,
+    `[grid]`, `[range]`."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -202,12 +180,13 @@ def parse_sweep_file(text: str, source: str) -> SweepFile:
             if "sample_seed" not in doc
             else _whole(doc["sample_seed"], "sample_seed"),
         )
+        ensemble = None if "ensemble" not in doc else _whole(doc["ensemble"], "ensemble")
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     recipe, name = doc.get("recipe"), doc.get("name")
     if not isinstance(recipe, str | None) or not isinstance(name, str | None):
         raise ConfigError(f"{source}: recipe and name are strings")
-    return SweepFile(recipe, name, _table(doc, "settings"), spec)
+    return SweepFile(recipe, name, _table(doc, "settings"), spec, ensemble)
 
 
 def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -358,10 +337,10 @@ def _configurations(spec: Spec) -> Iterator[dict[str, Any]]:
 
 def _sampled(key: str, value: float) -> Any:
     """A drawn number as the setting takes it: whole for counts, 3 significant digits for rates."""
-    default = getattr(DEFAULTS, key)
-    if isinstance(default, tuple):
+    kind = setting_named(key).kind
+    if kind == "whole list":
         return (round(value),)
-    if isinstance(default, int):
+    if kind == "whole":
         return round(value)
     return float(f"{value:.3g}")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Group
 from rich.table import Table
 
 import nnfun
@@ -25,6 +26,7 @@ from nnfun_cli.compare_command import duration
 from nnfun_cli.run_display import format_setting
 from nnfun_cli.sweep.plan import Trial
 from nnfun_cli.sweep.trial import DIVERGED_FILE, trial_state
+from nnfun_cli.tables import titled
 
 RANKED_BY = "best validation accuracy over the epochs, mean over seeds"
 
@@ -144,15 +146,14 @@ def rank(results: Sequence[TrialResult]) -> list[Configuration]:
     return sorted(configurations, key=lambda c: -c.best_val.mean if c.best_val.values else math.inf)
 
 
-def table(name: str, ranked: Sequence[Configuration], varied: Sequence[str]) -> Table:
-    """The ranked configurations as a Rich table; the winner on validation in bold."""
+def table(name: str, ranked: Sequence[Configuration], varied: Sequence[str]) -> Group:
+    """The ranked configurations as a Rich table; the winner on validation in bold.
+
+    Title and caption are lines of their own: a table's own title and caption would wrap at
+    the table's width and be padded to it.
+    """
     several_seeds = any(len(c.results) > 1 for c in ranked)
-    out = Table(
-        title=f"Sweep {name}: {len(ranked)} configurations ranked by validation accuracy",
-        title_justify="left",
-        caption="test accuracy is shown for reference only: it never ranks or chooses",
-        caption_justify="left",
-    )
+    out = Table()
     out.add_column("#", justify="right")
     for key in varied:
         out.add_column(key, justify="right")
@@ -172,7 +173,9 @@ def table(name: str, ranked: Sequence[Configuration], varied: Sequence[str]) -> 
             "-" if math.isnan(seconds) else f"{seconds:.1f} s",
             style="bold green" if i == 0 and configuration.best_val.values else None,
         )
-    return out
+    title = f"Sweep {name}: {len(ranked)} configurations ranked by validation accuracy"
+    caption = "test accuracy is shown for reference only: it never ranks or chooses"
+    return titled(title, out, caption)
 
 
 def summary_json(

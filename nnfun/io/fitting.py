@@ -33,14 +33,16 @@ EpochCallback = Callable[[TrainState], None]
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
+class RunExists(NnfunError):
+    """The folder asked for already holds a run (continue it, or choose another folder)."""
+
+
 def new_run_dir(out: Path | None, root: Path = Path("results")) -> Path:
     """`out` if given (it must not hold a run yet), else a fresh `root/<date>-<time>[-n]/`."""
     if out is not None:
         out = Path(out)
         if (out / CHECKPOINT).exists() or (out / MODEL).exists():
-            raise NnfunError(
-                f"{out} already holds a run; pick another --out, or continue it with --resume {out}"
-            )
+            raise RunExists(f"{out} already holds a run")
         _make_dir(out, exist_ok=True)
         return out
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -60,9 +62,7 @@ def _make_dir(path: Path, exist_ok: bool) -> bool:
             return False
         raise NnfunError(f"{path} exists and is not a folder") from None
     except OSError as exc:
-        raise NnfunError(
-            f"cannot create the run folder {path}: {exc.strerror or exc}; choose another --out"
-        ) from None
+        raise NnfunError(f"cannot create the run folder {path}: {exc.strerror or exc}") from None
     return True
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 from .. import checks
 from ..ensemble import members
 from ..errors import ModelError, NnfunError
+from ..onnx_format import to_onnx
 from ..params import Params
 from ..serialize import params_from_npz, params_to_npz
+from ..version import __version__
 from .files import atomic_write_bytes, read_capped, read_json
 from .runs import CONFIG_JSON, METRICS, MODEL
 
@@ -81,3 +83,16 @@ def training_seconds(path: str | Path) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if 0 <= value < math.inf else None
+
+
+def export_onnx(params: Params, path: str | Path) -> Path:
+    """Write the network as an ONNX model (see `nnfun.onnx_format`); returns the path written.
+
+    Input `pixels`: `(n, 784)` float32 in [0, 1], as `scale_pixels` gives; output
+    `probabilities`: `(n, 10)`. Written to a temporary name and renamed, like every nnfun file.
+    """
+    target = Path(path)
+    if target.suffix.lower() != ".onnx":
+        raise NnfunError(f"an ONNX file's name ends in .onnx (got {target})")
+    atomic_write_bytes(target, to_onnx(params, producer_version=__version__))
+    return target

@@ -7,24 +7,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from ..values import is_number
 
 
 def parse_settings(text: str, source: str) -> dict[str, Any]:
-    """TOML text to a settings dict (`clip = 0` means no clipping)."""
+    """TOML text to a settings dict, as written (the `Config` reads `clip = 0` as no clipping)."""
     try:
         settings = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML ({exc})") from None
     except RecursionError:  # tomllib parses nested arrays recursively
         raise ConfigError(f"{source} nests arrays too deeply to be settings") from None
-    if "clip" in settings and is_number(settings["clip"]) and not settings["clip"]:
-        settings["clip"] = None
     return settings
 
 
 def to_toml(settings: Mapping[str, Any]) -> str:
-    """Flat settings as TOML that `parse_settings` reads back to the same values (None clip as 0)."""
+    """Flat settings as TOML that `parse_settings` reads back to the same config.
+
+    TOML has no null: a setting that is off (None) is written as 0, which turns it off again.
+    """
     lines = []
     for key, value in settings.items():
         if value is None:

@@ -220,7 +220,7 @@ async function ask() {
     const answer = await response.json();
     if (version !== state.version) return;
     if (response.ok) show(answer);
-    else showError(answer.error || `the server answered ${response.status}`);
+    else showError(pageMessage(response.status, answer.error));
   } catch (error) {
     if (version === state.version) showError(`cannot reach the server (${error.message})`);
   } finally {
@@ -255,9 +255,22 @@ function showEmpty() {
   drawSeen(null);
 }
 
+// The API's errors are written for any client (they name .npy and IDX files, which go to
+// `nnfun predict`); on the page, a refused picture is a file the person chose or dropped.
+function pageMessage(status, apiError) {
+  if (status === 413) return "this picture is too large: the page sends at most 8 MB";
+  if (status === 400 || status === 415 || status === 422) {
+    return state.file
+      ? "this file cannot be read as a picture: choose a PNG, JPEG, GIF, BMP or WebP image"
+      : apiError || "the drawing could not be read: clear it and draw again";
+  }
+  return apiError || `the server answered ${status}`;
+}
+
 function showError(message) {
   setReading("", "", `error: ${message}`, true);
   setBars(null, null);
+  drawSeen(null); // the last image seen belonged to another picture
 }
 
 function setReading(digit, confidence, status, isError = false) {

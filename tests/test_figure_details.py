@@ -1,0 +1,129 @@
+"""Details a reader of the figures notices: whole epochs, complete legends, legends that cover
+nothing, and captions that name the colours actually drawn.
+
+Every figure is drawn for real; `Figure.savefig` is watched so each check sees the finished
+matplotlib figure just before it becomes a PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_sweep_summary import finished
+
+from nnfun import Config
+from nnfun.io.runs import Run
+from nnfun_cli.plots import style
+from nnfun_cli.plots.comparison import comparison
+from nnfun_cli.plots.curves import training_curves
+from nnfun_cli.plots.sweep import sweep_figure
+from nnfun_cli.sweep.summary import rank
+
+matplotlib = pytest.importorskip("matplotlib")
+
+
+@pytest.fixture
+def figures(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The matplotlib figures drawn during the test, drawn to the end (layout included)."""
+    from matplotlib.figure import Figure
+
+    drawn: list[Any] = []
+    save = Figure.savefig
+
+    def watched(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = save(self, *args, **kwargs)
+        drawn.append(self)
+        return result
+
+    monkeypatch.setattr(Figure, "savefig", watched)
+    return drawn
+
+
+def a_run(name: str, epochs: int, **settings: Any) -> Run:
+    history = [
+        {"epoch": e, "lr": 0.05 * 0.5 ** (e // 3), "train_loss": 1 / e, "train_accuracy": 0.9,
+         "val_loss": 1.1 / e, "val_accuracy": 0.9 + e / 1000, "seconds": 1.0}
+        for e in range(1, epochs + 1)
+    ]  # fmt: skip
+    metrics = {"test_accuracy": 0.95, "train_accuracy": 0.96, "val_accuracy": 0.95,
+               "train_seconds": 3.0, "test_loss": 0.2}  # fmt: skip
+    return Run(Path(name), Config().to_dict() | settings, history, metrics)
+
+
+def epoch_axes(fig: Any) -> list[Any]:
+    return [ax for ax in fig.get_axes() if ax.get_xlabel() == "epoch"]
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 7, 80])
+def test_epoch_axes_have_whole_epochs_only(epochs: int, figures: list[Any], tmp_path: Path) -> None:
+    grid = [finished({"lr": lr}, 0, [0.9 + lr] * epochs, 0.9) for lr in (0.01, 0.05)]
+    sweep_figure("s", rank(grid), ["lr"], tmp_path / "sweep.png", grid=True)
+    training_curves(a_run("r", epochs), tmp_path / "curves.png")
+    comparison([a_run("a", epochs), a_run("b", epochs, lr=0.1)], tmp_path / "cmp.png")
+    axes = [ax for fig in figures for ax in epoch_axes(fig)]
+    assert len(axes) == 4
+    for ax in axes:
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert ticks and all(float(t).is_integer() for t in ticks), (ax.get_title(), ticks)
+
+
+def test_the_comparison_legend_names_every_differing_setting(
+    figures: list[Any], tmp_path: Path
+) -> None:
+    changes = {"optimizer": "adamw", "lr": 0.001, "weight_decay": 0.0005, "schedule": "cosine",
+               "dropout": 0.1, "label_smoothing": 0.1, "shift": 2.0}  # fmt: skip
+    comparison([a_run("a", 5), a_run("b", 5, **changes)], tmp_path / "cmp.png")
+    (legend,) = [ax.get_legend() for ax in figures[0].get_axes() if ax.get_legend()]
+    for text in legend.get_texts():
+        label = " ".join(text.get_text().split())
+        assert all(f"{key} " in label for key in changes), label
+
+
+def test_the_loss_legend_covers_no_curve(figures: list[Any], tmp_path: Path) -> None:
+    """The loss panel's legend (with the learning-rate line) sits outside the plotting area."""
+    training_curves(a_run("r", 30, label_smoothing=0.1), tmp_path / "curves.png")
+    renderer = figures[0].canvas.get_renderer()
+    for ax in figures[0].get_axes():
+        legend = ax.get_legend()
+        if legend and any("learning rate" in t.get_text() for t in legend.get_texts()):
+            box, area = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+            assert box.y1 <= area.y0, "the legend overlaps the loss panel"
+            return
+    pytest.fail("no legend names the learning rate")
+
+
+def test_colour_words_match_the_colours() -> None:
+    named = {
+        style.BLUE: "blue", style.SKY: "blue", style.ORANGE: "orange", style.VERMILLION: "orange",
+        style.GREEN: "green", style.YELLOW: "yellow", style.BLACK: "black", style.MUTED: "grey",
+        style.FAINT: "grey", "#FF0000": "red", "#D00000": "red", "#800080": "purple",
+    }  # fmt: skip
+    assert {colour: style.colour_word(colour) for colour in named} == named
+
+
+def test_captions_name_colours_only_through_colour_word() -> None:
+    """A colour written into a caption by hand can drift from the colour drawn."""
+    import ast
+
+    words = {"red", "orange", "blue", "green", "yellow", "purple", "pink", "grey", "gray"}
+    folder = Path(style.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "style.py":  # the vocabulary itself, in colour_word
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) in docstrings:
+                    continue
+                found = words & set(node.value.lower().replace("(", " ").split())
+                assert not found, f"{path.name}:{node.lineno}: {node.value!r} names {found}"
