@@ -137,6 +137,7 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "relative_error": (nf.relative_error, {"analytic": LOGITS, "numeric": LOGITS}),
     "rng_for": (nf.rng_for, {"seed": 3}),
     "save_model": (nf.save_model, {"path": "TMP", "params": PARAMS}),
+    "export_onnx": (nf.export_onnx, {"params": PARAMS, "path": "TMP.onnx"}),
     "scale_by_adam": (_transform(nf.scale_by_adam), {"beta1": 0.9, "beta2": 0.99, "eps": 1e-8}),
     "scale_pixels": (nf.scale_pixels, {"images": X}),
     "sgd_init": (nf.sgd_init, {"params": PARAMS}),
@@ -231,12 +232,17 @@ def _finite(value: Any) -> bool:
     return True
 
 
+def _in(tmp: Path, value: Any) -> Any:
+    """`"TMP"` and `"TMP.onnx"` stand for a file in the test's own folder."""
+    if isinstance(value, str) and value.startswith("TMP"):
+        return str(tmp / ("m" + (value[3:] or ".npz")))
+    return value
+
+
 def outcome(name: str, arg: str, value: Any, tmp: Path) -> str | None:
     """What is wrong with how `name` took `value` for `arg` (None if it held)."""
     call, good = CALLS[name]
-    kwargs = {
-        k: (str(tmp / "m.npz") if isinstance(v, str) and v == "TMP" else v) for k, v in good.items()
-    }
+    kwargs = {k: _in(tmp, v) for k, v in good.items()}
     kwargs[arg] = value
     try:
         with np.errstate(all="ignore"):
@@ -264,7 +270,7 @@ def test_every_public_function_is_covered() -> None:
     skipped = {  # types, errors, modules; file readers and the recipe have their own tests
         "Config", "ConfigError", "DataError", "DivergedError", "EpochRecord",
         "GradientTransformation", "ModelError", "NnfunError", "OptState", "Optimizer", "Params",
-        "Reading", "Schedule", "TrainState", "recipe", "recipes", "Model", "load_dataset", "load_model",
+        "Reading", "Schedule", "TrainState", "recipe", "recipes", "Model", "samples", "load_dataset", "load_model",
         "read_image", "chain", "masked", "gradcheck", "numerical_grads",
     }  # fmt: skip
     assert set(nf.__all__) - skipped <= own, set(nf.__all__) - skipped - own
