@@ -82,6 +82,8 @@ def problems(case: Case, root: Path) -> list[str]:
             found.append("no usage message")
     elif not lines or not lines[-1].startswith("error: ") or (len(lines) > 1 and not case.started):
         found.append(f"{len(lines)} lines on stderr")
+    if case.expect and case.expect not in result.stderr:
+        found.append(f"the message does not say {case.expect!r}")
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     if changed:
         found.append(f"changed {', '.join(os.path.relpath(c, root) for c in changed[:3])}")
