@@ -87,7 +87,8 @@ def number(
     below: bool = False,
 ) -> float:
     """`value` as a finite float in [low, high] (open at `low` with `above`, at `high` with `below`)."""
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    real = type(value) is float or (isinstance(value, Real) and not isinstance(value, bool))
+    ok = real and math.isfinite(value)  # a float is told apart first: it is the common case
     if (
         ok
         and (value > low if above else value >= low)
@@ -233,6 +234,8 @@ def pixels(name: str, x: Any, inputs: int) -> np.ndarray:
 
 def learning_rate(lr: Any, where: str) -> float:
     """A learning rate a step can use: a finite number >= 0 (0 is allowed: a pause)."""
+    if type(lr) is float and 0.0 <= lr < math.inf:  # NaN fails both comparisons
+        return lr
     ok = isinstance(lr, Real) and not isinstance(lr, bool) and math.isfinite(lr) and float(lr) >= 0
     if not ok:
         raise ConfigError(

@@ -670,13 +670,13 @@ def _edited_sweep_cases(f: Files, base: tuple[Any, ...], vary: tuple[str, ...]) 
     }  # fmt: skip
     for i, (name, (edit, expect)) in enumerate(edits.items()):
         trial = root / f"e{i}" / "hidden-8_seed-0"
-        trial.mkdir(parents=True)
+        trial.mkdir(parents=True, exist_ok=True)  # the cases are listed more than once
         edit(trial)
         if name.startswith("history"):
             continue  # a history.json is only read for progress: not an error
         argv = (*base[:3], "--root", root, "--name", f"e{i}", *base[7:], *vary)
         yield case(f"sweep folder with {name}", *argv, expect=expect)
-    (root / "file" / "hidden-8_seed-0").parent.mkdir()
+    (root / "file").mkdir(exist_ok=True)
     (root / "file" / "hidden-8_seed-0").write_text("not a folder")
     yield case("sweep trial folder replaced by a file", *base[:3], "--root", root, "--name", "file", *base[7:], *vary, expect="is a file")  # fmt: skip
     (root / "whole").write_text("not a folder")
