@@ -283,7 +283,8 @@ def test_a_finished_run_missing_outputs_gets_them_back(
     resumed = CliRunner().invoke(app, ["train", "--resume", str(run), *flags])
     assert resumed.exit_code == 0, resumed.stderr
     assert all((run / name).is_file() for name in DELIVERED)
-    assert all(name in resumed.stdout for name in ("model.npz", "metrics.json", "history.json"))
+    said = resumed.stdout + resumed.stderr
+    assert all(name in said for name in ("model.npz", "metrics.json", "history.json"))
     assert CliRunner().invoke(app, ["report", str(run), "--no-figures"]).exit_code == 0
     again = CliRunner().invoke(app, ["train", "--resume", str(run), *flags])
     assert again.exit_code != 0 and "already finished" in again.stderr  # no endless loop
