@@ -15,13 +15,14 @@ from nnfun_cli.compare_command import compare
 from nnfun_cli.eval_command import evaluate
 from nnfun_cli.export_command import export
 from nnfun_cli.gradcheck_command import gradcheck
+from nnfun_cli.options import resolve_config
 from nnfun_cli.predict_command import predict
 from nnfun_cli.report_command import report
 from nnfun_cli.serve.command import serve
 from nnfun_cli.shell import guard_stdout, out
 from nnfun_cli.sweep.command import EPILOG as SWEEP_EPILOG
 from nnfun_cli.sweep.command import sweep
-from nnfun_cli.train_command import list_recipes, resolve_config, train
+from nnfun_cli.train_command import list_recipes, train
 
 __all__ = ["app", "main", "resolve_config"]
 

@@ -24,21 +24,11 @@ from nnfun.io.runs import Run, load_run
 from nnfun_cli import plots
 from nnfun_cli.loading_display import load_test_images
 from nnfun_cli.options import DataDir, json_option
-from nnfun_cli.run_display import config_differences, format_setting, run_labels
+from nnfun_cli.run_display import config_differences, duration, format_setting, run_labels
 from nnfun_cli.shell import PIPE_WIDTH, emit_json, err, out, user_errors
 from nnfun_cli.tables import titled
 
 SEPARATORS = "-_/ "
-
-
-def duration(seconds: float) -> str:
-    """`42 s`, `3 min 05 s`, `1 h 02 min`."""
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def short_labels(names: Sequence[str]) -> list[str]:

@@ -14,20 +14,15 @@ from rich.text import Text
 import nnfun
 from nnfun.io.models import load_models, model_file, training_seconds
 from nnfun.io.runs import run_dataset
-from nnfun_cli.compare_command import duration
 from nnfun_cli.loading_display import load_test_images
-from nnfun_cli.options import DataDir, complete_dataset, json_option
+from nnfun_cli.options import DataDir, ModelPaths, complete_dataset, json_option
+from nnfun_cli.run_display import duration
 from nnfun_cli.shell import emit_json, out, user_errors
 from nnfun_cli.tables import confusion_table, per_digit_table, titled
 
 
 def evaluate(
-    models: Annotated[
-        list[Path],
-        typer.Argument(
-            help="A run folder or a model.npz file; several make an ensemble.", show_default=False
-        ),
-    ],
+    models: ModelPaths,
     data_dir: DataDir = None,
     dataset: Annotated[
         str | None,

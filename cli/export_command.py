@@ -11,13 +11,12 @@ from nnfun.inference import check_fits
 from nnfun.io.models import export_onnx, load_model
 from nnfun.onnx_format import INPUT, OPSET, OUTPUT
 from nnfun.params import layer_sizes
+from nnfun_cli.options import ModelPath
 from nnfun_cli.shell import out, user_errors
 
 
 def export(
-    model: Annotated[
-        Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
-    ],
+    model: ModelPath,
     target: Annotated[
         Path, typer.Argument(metavar="OUT", help="The ONNX file to write (name ends in .onnx).")
     ],

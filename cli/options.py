@@ -1,5 +1,8 @@
 """The arguments and options that several commands share, each defined once.
 
+The settings of a run are options of `train` and `sweep` alike, made from the table of settings,
+and come together the same way for both: recipe, then the --config file, then the flags.
+
 Fixed lists are typed as `Literal`s so `--help` lists them and tab completes them. The values are
 the Config's own strings (`"sgd"`, `"cosine"`), so they go into a Config as they are. Recipes are
 files shipped with nnfun, so their list is read from the package; a dataset is any subfolder of
@@ -17,12 +20,21 @@ import typer
 
 from nnfun.errors import ConfigError
 from nnfun.io.datasets import FILES, find_file, resolve_data_dir
-from nnfun.recipes import OptimizerName, ScheduleName, recipe_names
-from nnfun.recipes.settings import SETTINGS, Setting
+from nnfun.recipes import (
+    Config,
+    OptimizerName,
+    ScheduleName,
+    load_config_file,
+    load_recipe,
+    recipe_names,
+)
+from nnfun.recipes.settings import SETTINGS
+from nnfun.recipes.table import Setting
 
 __all__ = [
     "DataDir",
     "ModelPath",
+    "ModelPaths",
     "OptimizerName",
     "RecipeName",
     "RunDir",
@@ -59,6 +71,12 @@ DataDir = Annotated[
 ]
 ModelPath = Annotated[
     Path, typer.Argument(help="A run folder, or a model.npz file.", show_default=False)
+]
+ModelPaths = Annotated[
+    list[Path],
+    typer.Argument(
+        help="A run folder or a model.npz file; several make an ensemble.", show_default=False
+    ),
 ]
 RunDir = Annotated[
     Path, typer.Argument(help="A run folder made by nnfun train.", show_default=False)
@@ -157,3 +175,14 @@ def in_flag_terms(
     message = str(exc)
     message = flag + message[len(name) :] if message.startswith(name) else f"{flag}: {message}"
     return ConfigError(message, setting=name)
+
+
+def resolve_config(recipe: str, config_file: Path | None, flags: Mapping[str, Any]) -> Config:
+    """Recipe, then the --config file, then the flags the user typed: later ones win."""
+    settings = load_recipe(recipe)
+    from_file = load_config_file(config_file) if config_file is not None else {}
+    try:
+        return Config.from_dict(settings | from_file | dict(flags))
+    except ConfigError as exc:
+        where = config_file if exc.setting in from_file else None
+        raise in_flag_terms(exc, flags, where) from None

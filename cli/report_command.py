@@ -15,7 +15,7 @@ from nnfun.io.runs import FIGURES, Run, load_run
 from nnfun_cli import plots
 from nnfun_cli.loading_display import load_test_images
 from nnfun_cli.options import DataDir, RunDir
-from nnfun_cli.plots.style import describe
+from nnfun_cli.run_display import describe_run
 from nnfun_cli.shell import err, out, user_errors
 from nnfun_cli.tables import confusion_table, per_digit_table, sparkline
 
@@ -94,7 +94,7 @@ def _print_summary(run: Run) -> None:
             f": {run.network()} on {run.config.get('dataset', 'mnist')}",
         )
     )
-    out.print(describe(run) + _saved_weights(m), style="dim")
+    out.print(describe_run(run) + _saved_weights(m), style="dim")
     loss = m.get("test_loss")
     out.print(
         Text.assemble(

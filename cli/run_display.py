@@ -1,4 +1,4 @@
-"""Runs for people: setting values as text, what differs between runs, and short run names."""
+"""Runs for people: setting values as text, a run in a line, what differs between runs, short names."""
 
 from __future__ import annotations
 
@@ -41,3 +41,44 @@ def run_labels(runs: Sequence[Run]) -> list[str]:
     return [
         f"{label} ({i + 1})" if labels.count(label) > 1 else label for i, label in enumerate(labels)
     ]
+
+
+def describe_run(run: Run) -> str:
+    """`sgd, lr 0.01 (x0.1 at epochs 30, 50, 65), batch 128, 10 epochs in 24 s`."""
+    c = run.config
+    parts = [f"{c.get('optimizer', 'sgd')}, lr {format_setting(c.get('lr'))}"]
+    schedule = c.get("schedule", "step")
+    epochs = len(run.history)
+    if schedule == "step":
+        steps = [
+            m
+            for m in c.get("milestones") or []
+            if isinstance(m, int | float) and not isinstance(m, bool) and m < epochs
+        ]
+        if steps:
+            parts[0] += (
+                f" (x{format_setting(c.get('gamma'))} at epoch {', '.join(map(str, steps))})"
+            )
+    elif schedule:
+        parts[0] += f" ({schedule} schedule)"
+    parts.append(f"batch {c.get('batch_size', '?')}")
+    for key, label in (("dropout", "dropout"), ("label_smoothing", "label smoothing")):
+        if c.get(key):
+            parts.append(f"{label} {format_setting(c[key])}")
+    if any(c.get(k) for k in ("shift", "rotate", "scale", "elastic_alpha")):
+        parts.append("augmented")
+    if c.get("ema_decay"):
+        parts.append(f"weights averaged (EMA {format_setting(c['ema_decay'])})")
+    took = f"{run.seconds:.1f}" if run.seconds < 10 else f"{run.seconds:.0f}"
+    parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {took} s")
+    return ", ".join(parts)
+
+
+def duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s`, `1 h 02 min`."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

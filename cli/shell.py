@@ -27,6 +27,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.text import Text
 
 from nnfun.errors import ConfigError, DivergedError, NnfunError
+from nnfun_cli.advice import with_advice
 
 # Exit codes, documented in the README.
 OK, FAILED, BAD_INPUT, DIVERGED, INTERRUPTED = 0, 1, 2, 3, 130
@@ -143,7 +144,7 @@ def user_errors() -> Iterator[None]:
         advice = f"; try a smaller learning rate, e.g. --lr {exc.lr / 10:g}" if exc.lr else ""
         raise fail(f"{exc}{advice}", DIVERGED) from None
     except NnfunError as exc:
-        raise fail(str(exc)) from None
+        raise fail(with_advice(exc)) from None
     except KeyboardInterrupt:
         raise fail("interrupted", INTERRUPTED) from None
     except MemoryError as exc:

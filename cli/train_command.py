@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +27,7 @@ from nnfun_cli.options import (
     given,
     given_settings,
     in_flag_terms,
+    resolve_config,
     with_setting_options,
 )
 from nnfun_cli.shell import INTERRUPTED, emit, err, fail, out, user_errors
@@ -130,17 +130,6 @@ def _resume(ctx: typer.Context, run_dir: Path, flags: dict[str, Any]) -> tuple[T
 
 
 RUN_OPTIONS = {"out_dir": "--out", "config_file": "--config", "recipe": "--recipe"}
-
-
-def resolve_config(recipe: str, config_file: Path | None, flags: Mapping[str, Any]) -> Config:
-    """Recipe, then the --config file, then the flags the user typed: later ones win."""
-    settings = recipes.load_recipe(recipe)
-    from_file = recipes.load_config_file(config_file) if config_file is not None else {}
-    try:
-        return Config.from_dict(settings | from_file | dict(flags))
-    except ConfigError as exc:
-        where = config_file if exc.setting in from_file else None
-        raise in_flag_terms(exc, flags, where) from None
 
 
 def list_recipes(

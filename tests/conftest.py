@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import gzip
 import os
 from pathlib import Path
@@ -117,21 +119,20 @@ def small_run(mnist: dict[str, np.ndarray], tmp_path_factory: pytest.TempPathFac
 
 # --------------------------------------------------------------------------- test lanes
 
-SHELL_MODULES = {
-    "test_bad_inputs",
-    "test_cli",
-    "test_download",
-    "test_figures",
-    "test_predict",
-    "test_readme",
-    "test_readme_shell",
-    "test_serve",
-    "test_sweep",
-    "test_sweep_plan",
-    "test_sweep_summary",
-    "test_terminal",
-}
-"""Modules that drive the CLI, subprocesses, servers or files: the `slow` lane."""
+SHELL_IMPORTS = ("nnfun_cli", "subprocess", "typer", "matplotlib", "selenium", "http.server")
+"""A test module importing any of these drives the CLI, processes, servers or figures: `slow`."""
+
+
+@functools.cache
+def drives_the_shell(path: Path) -> bool:
+    """Whether the test module at `path` imports the shell or spawns processes."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return any(n == s or n.startswith(s + ".") for n in names for s in SHELL_IMPORTS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -140,14 +141,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `make test-fast` runs the rest: the pure core, in seconds.
     """
     for item in items:
-        module = item.path.stem
-        if "mnist" in getattr(item, "fixturenames", ()) or "small_mnist" in getattr(
-            item, "fixturenames", ()
-        ):
+        module, fixtures = item.path.stem, set(getattr(item, "fixturenames", ()))
+        if fixtures & {"mnist", "small_mnist"}:
             item.add_marker(pytest.mark.mnist)
         if module == "test_serve_browser":
             item.add_marker(pytest.mark.e2e)
-        if module in SHELL_MODULES or module == "test_serve_browser":
+        if drives_the_shell(item.path) or "random_data" in fixtures:  # or a data folder on disk
             item.add_marker(pytest.mark.slow)
 
 

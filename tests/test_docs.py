@@ -88,12 +88,6 @@ def function_sources(path: Path) -> dict[str, str]:
     }
 
 
-def test_the_page_has_what_the_tests_check() -> None:
-    assert len(doctest_blocks()) >= 3
-    assert len(quotes()) >= 9
-    assert TEXT.count(WORKED) == 1
-
-
 @pytest.mark.parametrize(
     "offset, body", doctest_blocks(), ids=[f"line {line_of(o)}" for o, _ in doctest_blocks()]
 )
@@ -149,6 +143,7 @@ def test_every_function_claimed_in_a_linked_file_is_defined_there() -> None:
 
 
 def test_every_quoted_line_occurs_in_the_named_functions() -> None:
+    assert quotes(), "math.md lost its quoted code"
     problems = []
     for offset, named, block in quotes():
         source = "\n".join(function_sources(resolve(t)).get(name, "") for name, t in named)

@@ -250,6 +250,7 @@ def _mnist_dir() -> Path | None:
     return root / "mnist" if (root / "mnist").is_dir() else None
 
 
+@pytest.mark.mnist
 @pytest.mark.parametrize("name", sorted(MNIST_SHAPES))
 def test_real_mnist(name: str) -> None:
     folder = _mnist_dir()

@@ -94,15 +94,9 @@ def _raised_texts(path: Path) -> list[str]:
     return texts
 
 
-# Library errors that still give command-line advice: each a debt, to be worded in values and
-# settings with the shell adding the flag (as `new_run_dir` and `gradient_check` now do).
-STILL_ADVISING = {"datasets.py", "models.py", "checkpoints.py", "runs.py"}
-
-
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: str(p.relative_to(ROOT)))
 def test_library_errors_speak_of_values_not_flags(path: Path) -> None:
-    if path.name in STILL_ADVISING or path.name == "__main__.py":
-        return
+    """The library speaks of values, settings and files; `cli/advice.py` adds the flags."""
     flags = [t for t in _raised_texts(path) if re.search(r"(^|\s)--[a-z]", t)]
     assert not flags, f"{path.name} raises errors that name flags: {flags}"
 
@@ -130,3 +124,22 @@ def test_no_private_name_is_imported_across_modules() -> None:
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 private = [n for n in private if not n.startswith("__")]
                 assert not private, f"{path.relative_to(ROOT)} imports {private}"
+
+
+COMMANDS = sorted(
+    p
+    for p in (ROOT / "cli").rglob("*.py")
+    if p.name.endswith("_command.py") or (p.name == "command.py" and p.parent.name != "cli")
+)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_command_imports_no_other_command(path: Path) -> None:
+    """Rooms, not corridors: what two commands share lives in options, shell or a display module."""
+    others = {
+        "nnfun_cli." + ".".join(p.relative_to(ROOT / "cli").with_suffix("").parts)
+        for p in COMMANDS
+        if p != path
+    }
+    shared = [m for m in imported_modules(path) if m in others or m.rsplit(".", 1)[0] in others]
+    assert not shared, f"{path.relative_to(ROOT)} imports {shared}"

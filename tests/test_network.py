@@ -28,6 +28,7 @@ def test_backprop_matches_central_differences_in_float64(sizes: tuple[int, ...])
     assert max(errors.values()) < 1e-7, errors
 
 
+@pytest.mark.slow  # 784 inputs: a few seconds of central differences
 def test_gradcheck_on_mnist_sized_input() -> None:
     rng = np.random.default_rng(2)
     params = nf.init_params((784, 8, 10), rng, np.float64)

@@ -78,11 +78,6 @@ def test_readme_python_example_runs_alone(
         assert lines == ["the photographed four reads as 4"], lines
 
 
-@pytest.mark.parametrize("command", ["make train", "make test"])
-def test_readme_quick_start_names_the_make_targets(command: str) -> None:
-    assert command in TEXT
-
-
 def test_the_readme_names_no_folder_outside_the_clone() -> None:
     """A path like `../shared/data` is one machine's layout; a reader's clone has no such folder."""
     outside = [line for line in TEXT.splitlines() if re.search(r"(?<![\w.])\.\./", line)]

@@ -220,7 +220,7 @@ BAD_REQUESTS: dict[str, tuple[int, bytes]] = {
     "dot-dot": (404, b"GET /../../etc/passwd HTTP/1.1\r\n\r\n"),
     "encoded dot-dot": (404, b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\n\r\n"),
     "static subfolder": (404, b"GET /static/../app.js HTTP/1.1\r\n\r\n"),
-    "package file": (404, b"GET /serve_api.py HTTP/1.1\r\n\r\n"),
+    "package file": (404, b"GET /api.py HTTP/1.1\r\n\r\n"),
     "POST a page": (405, b"POST /api/model HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
     "GET predict": (405, b"GET /api/predict HTTP/1.1\r\n\r\n"),
     "DELETE": (405, b"DELETE / HTTP/1.1\r\n\r\n"),

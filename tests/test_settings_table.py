@@ -16,14 +16,8 @@ from typer.testing import CliRunner
 
 import nnfun as nf
 from nnfun.recipes import parse_settings, to_toml
-from nnfun.recipes.settings import (
-    NET,
-    SETTINGS,
-    Config,
-    Interval,
-    setting,
-    settings_of,
-)
+from nnfun.recipes.settings import NET, SETTINGS, Config, settings_of
+from nnfun.recipes.table import Interval, setting
 from nnfun_cli.options import given_settings, with_setting_options
 
 Extended = dataclasses.make_dataclass(

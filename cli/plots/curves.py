@@ -15,7 +15,6 @@ from nnfun_cli.plots.style import (
     MUTED,
     ORANGE,
     VERMILLION,
-    describe,
     epoch_axis,
     pct,
     plain_log_axis,
@@ -23,6 +22,7 @@ from nnfun_cli.plots.style import (
     with_header,
     zoom,
 )
+from nnfun_cli.run_display import describe_run
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -123,7 +123,7 @@ def _draw_curves(figure: Figure, *, run: Run, sizes: Sequence[int] | None) -> No
     fig = with_header(
         figure,
         f"{run.network(sizes)} on {dataset}: test accuracy {pct(run.test_accuracy)}",
-        describe(run),
+        describe_run(run),
     )
 
     epochs = run.column("epoch")

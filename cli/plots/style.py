@@ -22,8 +22,6 @@ import numpy as np
 import nnfun
 from nnfun.errors import NnfunError
 from nnfun.io.files import atomic_write_bytes
-from nnfun.io.runs import Run
-from nnfun_cli.run_display import format_setting
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -192,34 +190,3 @@ def rgba(colour: str) -> tuple[float, float, float, float]:
     from matplotlib.colors import to_rgba
 
     return to_rgba(colour)
-
-
-def describe(run: Run) -> str:
-    """`sgd, lr 0.01 (x0.1 at epochs 30, 50, 65), batch 128, 10 epochs in 24 s`."""
-    c = run.config
-    parts = [f"{c.get('optimizer', 'sgd')}, lr {format_setting(c.get('lr'))}"]
-    schedule = c.get("schedule", "step")
-    epochs = len(run.history)
-    if schedule == "step":
-        steps = [
-            m
-            for m in c.get("milestones") or []
-            if isinstance(m, int | float) and not isinstance(m, bool) and m < epochs
-        ]
-        if steps:
-            parts[0] += (
-                f" (x{format_setting(c.get('gamma'))} at epoch {', '.join(map(str, steps))})"
-            )
-    elif schedule:
-        parts[0] += f" ({schedule} schedule)"
-    parts.append(f"batch {c.get('batch_size', '?')}")
-    for key, label in (("dropout", "dropout"), ("label_smoothing", "label smoothing")):
-        if c.get(key):
-            parts.append(f"{label} {format_setting(c[key])}")
-    if any(c.get(k) for k in ("shift", "rotate", "scale", "elastic_alpha")):
-        parts.append("augmented")
-    if c.get("ema_decay"):
-        parts.append(f"weights averaged (EMA {format_setting(c['ema_decay'])})")
-    took = f"{run.seconds:.1f}" if run.seconds < 10 else f"{run.seconds:.0f}"
-    parts.append(f"{epochs} epoch{'s' * (epochs != 1)} in {took} s")
-    return ", ".join(parts)

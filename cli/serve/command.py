@@ -18,6 +18,7 @@ from nnfun.errors import NnfunError
 from nnfun.io.files import read_json
 from nnfun.io.models import load_models, model_file
 from nnfun.io.runs import CONFIG_JSON, METRICS
+from nnfun_cli.options import ModelPaths
 from nnfun_cli.serve.api import DigitServer
 from nnfun_cli.shell import err, out, user_errors
 
@@ -27,12 +28,7 @@ PORTS_TRIED = 100
 
 
 def serve(
-    models: Annotated[
-        list[Path],
-        typer.Argument(
-            help="A run folder or a model.npz file; several make an ensemble.", show_default=False
-        ),
-    ],
+    models: ModelPaths,
     host: Annotated[
         str,
         typer.Option(help="Address to listen on; anything but loopback lets other machines in."),

@@ -25,6 +25,7 @@ from nnfun_cli.options import (
     RecipeName,
     given,
     given_settings,
+    resolve_config,
     with_setting_options,
 )
 from nnfun_cli.plots.style import PlotsUnavailable
@@ -55,7 +56,6 @@ from nnfun_cli.sweep.summary import (
     top_on_validation,
 )
 from nnfun_cli.sweep.trial import diverged_message, saved_config, trial_state
-from nnfun_cli.train_command import resolve_config
 
 SWEEP, BASE, ENGINE = "What to vary", "Base recipe", "Where the trials run"
 

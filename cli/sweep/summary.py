@@ -21,8 +21,7 @@ from rich.table import Table
 import nnfun
 from nnfun import Config
 from nnfun.io.runs import Run, load_run
-from nnfun_cli.compare_command import duration
-from nnfun_cli.run_display import format_setting
+from nnfun_cli.run_display import duration, format_setting
 from nnfun_cli.sweep.plan import Trial
 from nnfun_cli.sweep.trial import diverged_message, trial_state
 from nnfun_cli.tables import titled

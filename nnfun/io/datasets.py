@@ -119,7 +119,7 @@ def download(
         path = dest_dir / (f"{name}.gz" if body.startswith(GZIP_MAGIC) else name)
         atomic_write_bytes(path, body)
         return path
-    raise DataError(
+    raise DataMissing(
         f"could not download {name}.gz; tried: {'; '.join(tried) or 'no mirrors'}. "
         f"{_manual_hint([name], dest_dir)}"
     )
@@ -178,12 +178,16 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+class DataMissing(DataError):
+    """Files of a dataset are neither in the data folder nor downloadable."""
+
+
 def _manual_hint(names: Sequence[str], folder: Path) -> str:
     """Tell the user which files to put where by hand."""
     files = ", ".join(f"{n}.gz" for n in names)
     return (
         f"Put {files} (or the same without .gz, decompressed) into {os.path.abspath(folder)}/ by hand, "
-        f"or point --data-dir or {ENV_VAR} at a folder whose {folder.name}/ subfolder holds them."
+        f"or point the data folder (${ENV_VAR}) at one whose {folder.name}/ subfolder holds them."
     )
 
 
@@ -261,7 +265,9 @@ def _arrays(
     missing = [n for n in wanted if find_file(data_dir, dataset, n) is None]
     if missing and (dataset != "mnist" or not download_missing):
         hint = _manual_hint(missing, folder)
-        raise DataError(f"dataset {dataset!r} is incomplete: missing {', '.join(missing)}. {hint}")
+        raise DataMissing(
+            f"dataset {dataset!r} is incomplete: missing {', '.join(missing)}. {hint}"
+        )
     for name in missing:
         try:
             download(

@@ -15,7 +15,7 @@ from ..params import Params
 from ..serialize import params_from_npz, params_to_npz
 from ..version import __version__
 from .files import atomic_write_bytes, read_capped, read_json
-from .runs import CONFIG_JSON, METRICS, MODEL
+from .runs import CHECKPOINT, CONFIG_JSON, METRICS, MODEL, RunNotFinished
 
 MAX_MODEL_BYTES = 2 << 30
 """A model file larger than this (2 GiB, ~500 million float32 weights) is refused unread."""
@@ -51,8 +51,13 @@ def load_model(path: str | Path) -> Params:
     """The read-only network in a model `.npz` file, or in a run folder's `model.npz`."""
     file, run_dir = model_file(path)
     if not file.is_file():
-        hint = " (the run may still be training, or was interrupted: see --resume)"
-        raise NnfunError(f"no model at {file}{hint if run_dir == Path(path) else ''}")
+        if run_dir is None or run_dir != Path(path):
+            raise NnfunError(f"no model at {file}")
+        raise RunNotFinished(
+            f"no model at {file} (the run may still be training, or was interrupted)",
+            run_dir=run_dir,
+            resumable=(run_dir / CHECKPOINT).is_file(),
+        )
     data = read_capped(file, MAX_MODEL_BYTES, "model file")
     try:
         return params_from_npz(data, MAX_MODEL_BYTES)

@@ -46,6 +46,14 @@ HISTORY_KEYS = (
 )
 
 
+class RunNotFinished(NnfunError):
+    """A run folder whose run has not delivered its results yet; `resumable` if it has a checkpoint."""
+
+    def __init__(self, message: str, *, run_dir: Path, resumable: bool) -> None:
+        super().__init__(message)
+        self.run_dir, self.resumable = run_dir, resumable
+
+
 @dataclass(frozen=True)
 class Run:
     """A finished run folder: its config, per-epoch history and final metrics, checked."""
@@ -145,12 +153,17 @@ def load_run(run_dir: Path) -> Run:
         )
     for name in (HISTORY, METRICS):
         if not (run_dir / name).is_file():
-            hint = (
-                f"continue it with: nnfun train --resume {run_dir}"
-                if (run_dir / CHECKPOINT).is_file()
+            resumable = (run_dir / CHECKPOINT).is_file()
+            why = (
+                "it can continue from its checkpoint"
+                if resumable
                 else "it stopped before its first epoch was saved"
             )
-            raise NnfunError(f"{run_dir} has no {name}: the run has not finished ({hint})")
+            raise RunNotFinished(
+                f"{run_dir} has no {name}: the run has not finished ({why})",
+                run_dir=run_dir,
+                resumable=resumable,
+            )
     config = read_config(run_dir)
     history = read_json(run_dir / HISTORY, MAX_JSON_BYTES)
     metrics = read_json(run_dir / METRICS, MAX_JSON_BYTES)

@@ -6,6 +6,7 @@ reads the recipes shipped here (`seed.toml`, `best.toml`) and a user's own setti
 """
 
 from .builders import (
+    FitOptions,
     build_augmentation,
     build_optimizer,
     build_schedule,
@@ -23,6 +24,7 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
     "Config",
+    "FitOptions",
     "OptimizerName",
     "ScheduleName",
     "build_augmentation",

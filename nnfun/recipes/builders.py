@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -63,7 +63,22 @@ def build_augmentation(c: Config) -> Augmentation | None:
     return aug if aug.active else None
 
 
-def fit_options(c: Config) -> dict[str, Any]:
+class FitOptions(TypedDict):
+    """The keyword arguments of `nnfun.fit` that a config sets: `fit(start, ..., **options)`."""
+
+    optimizer: Optimizer
+    schedule: Schedule
+    epochs: int
+    batch_size: int
+    seed: int
+    augmentation: Augmentation | None
+    dropout: float
+    input_dropout: float
+    label_smoothing: float
+    keep_best: bool
+
+
+def fit_options(c: Config) -> FitOptions:
     """The keyword arguments of `nnfun.fit` that this config sets."""
     return {
         "optimizer": build_optimizer(c),
