@@ -9,6 +9,7 @@ the spoiled argument: never IndexError, ZeroDivisionError, AttributeError, KeyEr
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -245,7 +246,7 @@ def outcome(name: str, arg: str, value: Any, tmp: Path) -> str | None:
     kwargs = {k: _in(tmp, v) for k, v in good.items()}
     kwargs[arg] = value
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), contextlib.chdir(tmp):  # a relative path lands in tmp
             result = call(**kwargs)
     except nf.NnfunError as exc:
         err: Exception = exc
