@@ -29,12 +29,12 @@ MEMORY_LIMIT = 3 << 30
 (3 GiB): memory must follow the data, never a cap or a pixel count times eight channels."""
 
 
-def limit_memory() -> None:
+def limit_memory(limit: int = MEMORY_LIMIT) -> None:
     """`preexec_fn` of the real processes the tests start (their children inherit the limit)."""
     import resource
 
     with contextlib.suppress(ValueError, OSError):  # a platform that cannot limit it
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _mnist_dir() -> Path | None:

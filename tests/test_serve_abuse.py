@@ -138,3 +138,23 @@ def test_a_whole_request_has_a_deadline(server: int) -> None:
     finally:
         sock.close()
     assert Answer(b"").status == 0
+
+
+def test_two_big_blank_pictures_at_once_fit_in_memory(server: int) -> None:
+    """A 4096x4096 transparent PNG is 65 KB; read as floats of every channel it took 1.1 GB,
+    two at once more than the server's 3 GiB. Memory follows the picture's real size now."""
+    blank = io.BytesIO()
+    Image.fromarray(np.zeros((4096, 4096, 4), np.uint8), "RGBA").save(blank, format="PNG")
+    statuses: list[int] = []
+
+    def post() -> None:
+        statuses.append(
+            request(server, "POST", "/api/predict", blank.getvalue(), "image/png").status
+        )
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert statuses == [200, 200]
