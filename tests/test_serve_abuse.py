@@ -54,6 +54,25 @@ def test_slow_clients_cannot_starve_the_server(server: int) -> None:
             sock.close()
 
 
+def test_slow_bodies_cannot_starve_the_server(server: int) -> None:
+    """As many clients send their headers at once and then their body a byte at a time."""
+    head = b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n"
+    slow = [socket.create_connection(("127.0.0.1", server)) for _ in range(SLOW_CLIENTS)]
+    try:
+        for sock in slow:
+            sock.sendall(head)
+        for _ in range(3):
+            for sock in slow:
+                sock.sendall(b"x")
+            start = time.monotonic()
+            answer = request(server, "GET", "/api/model")
+            assert answer.status == 200 and time.monotonic() - start < 1.0
+            time.sleep(0.3)
+    finally:
+        for sock in slow:
+            sock.close()
+
+
 def test_a_hundred_posts_at_once_are_all_answered(server: int) -> None:
     picture = io.BytesIO()
     Image.fromarray(np.eye(64, dtype=np.uint8) * 255).save(picture, format="PNG")

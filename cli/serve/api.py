@@ -30,7 +30,7 @@ import orjson
 from nnfun import Model
 from nnfun.errors import NnfunError
 from nnfun.recognition import read_digit
-from nnfun_cli.serve.gate import Gate, Replay, refuse
+from nnfun_cli.serve.gate import REQUEST_SECONDS, Gate, Replay, refuse
 from nnfun_cli.serve.hosts import allowed_hosts, host_problem
 from nnfun_cli.serve.pictures import (
     SEND_ONE,
@@ -45,8 +45,6 @@ BODY_SECONDS = 30.0
 """A request body must arrive within this time, however slowly it trickles in."""
 CLIENT_TIMEOUT = 10.0
 """Seconds of silence after which a connection is dropped."""
-REQUEST_SECONDS = 30.0
-"""A whole request (headers and body) must arrive within this time of connecting."""
 BUSY_READINGS = 2
 """Pictures decoded and read at the same time (others wait their turn): bounds the memory."""
 
@@ -127,7 +125,9 @@ class DigitServer(HTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.hosts = allowed_hosts(address[0])
-        self.gate = Gate(self._answer_connection, refuse, header_seconds=client_timeout)
+        self.gate = Gate(
+            self._answer_connection, refuse, header_seconds=client_timeout, max_body=MAX_BODY
+        )
         super().__init__(address, DigitHandler)  # on failure, server_close closes the gate
 
     def process_request(self, request: Any, client_address: Any) -> None:

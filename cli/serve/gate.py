@@ -1,11 +1,14 @@
 """The server's front door: a request must arrive whole, in time, before a thread is spent on it.
 
-A thread per connection lets slow clients win: each one dribbling its headers a byte at a time
-holds a thread, and a few hundred of them starve everyone. Here one thread watches every new
-connection (a selector) until its headers are complete, within `HEADER_SECONDS` of connecting
-and `MAX_HEADER` bytes; only then does one of `WORKERS` threads answer it, reading the body
-under a deadline that counts from the same moment. Clients too slow to send their headers are
-dropped, oversized headers get a 431, and a full house waits in the listen queue.
+A thread per connection lets slow clients win: each one dribbling its headers (or its body) a
+byte at a time holds a thread, and a few hundred of them starve everyone. Here one thread
+watches every new connection (a selector) until its whole request is in: headers within
+`HEADER_SECONDS` of connecting and `MAX_HEADER` bytes, then the body its Content-Length
+announces, never silent for `HEADER_SECONDS` and complete within `REQUEST_SECONDS` of
+connecting. Only then does one of `WORKERS` threads answer it, so slow clients hold no thread.
+Clients too slow with their headers are dropped, too slow with their body get a 408, oversized
+headers a 431. (Past `MAX_BUFFERED` bytes held for bodies, the next request is handed on as it
+is, and its worker reads the rest under the same deadline.)
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import queue
+import re
 import selectors
 import socket
 import threading
@@ -29,6 +33,10 @@ MAX_HEADER = 64 * 1024
 """Request line and headers larger than this are refused (431)."""
 WORKERS = 16
 """Threads that answer complete requests (reading a picture is bounded apart: BUSY_READINGS)."""
+REQUEST_SECONDS = 30.0
+"""A whole request, body included, must arrive within this time of connecting."""
+MAX_BUFFERED = 256 << 20
+"""Bytes of request bodies the gate holds at once, across all connections."""
 MAX_WAITING = 1024
 """Connections whose headers are still arriving; beyond this the oldest is dropped."""
 
@@ -42,6 +50,9 @@ class _Waiting:
     address: tuple[str, int]
     since: float
     head: bytearray = field(default_factory=bytearray)
+    need: int = 0  # bytes of the whole request, once its headers are in (0: not yet)
+    last: float = 0.0  # when the client last sent anything
+    counted: int = 0  # bytes of body held, counted in the gate's total
 
 
 class Gate:
@@ -52,8 +63,10 @@ class Gate:
         answer: Answer,
         refuse: Callable[[socket.socket, int, str], None],
         header_seconds: float = HEADER_SECONDS,
+        max_body: int = 8 << 20,
     ) -> None:
         self._answer, self._refuse, self._seconds = answer, refuse, header_seconds
+        self._max_body, self._buffered = max_body, 0
         self._selector = selectors.DefaultSelector()
         self._new: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._ready: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
@@ -71,7 +84,8 @@ class Gate:
 
     def admit(self, sock: socket.socket, address: tuple[str, int]) -> None:
         """Take a new connection (from the accepting thread); its headers are awaited."""
-        self._new.put(_Waiting(sock, address, time.monotonic()))
+        now = time.monotonic()
+        self._new.put(_Waiting(sock, address, now, last=now))
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
 
@@ -89,9 +103,7 @@ class Gate:
         while True:
             if not self._take_new():
                 break
-            now = time.monotonic()
-            oldest = min((w.since for w in self._waiting.values()), default=now)
-            timeout = max(0.0, oldest + self._seconds - now) if self._waiting else None
+            timeout = 0.25 if self._waiting else None  # deadlines are checked at least this often
             for key, _ in self._selector.select(timeout):
                 if key.fileobj is self._wake_r:
                     with contextlib.suppress(OSError):
@@ -121,32 +133,61 @@ class Gate:
             self._selector.register(waiting.sock, selectors.EVENT_READ)
 
     def _read(self, waiting: _Waiting) -> None:
+        have = len(waiting.head)
+        want = waiting.need - have if waiting.need else MAX_HEADER + 1 - have
         try:
-            chunk = waiting.sock.recv(MAX_HEADER + 1 - len(waiting.head))
+            chunk = waiting.sock.recv(min(want, 1 << 16))
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             chunk = b""
-        if not chunk:
-            self._drop(waiting)
+        if not chunk:  # the client is done sending: a short body is the worker's to refuse
+            if waiting.need:
+                self._pass_on(waiting)
+            else:
+                self._drop(waiting)
             return
         waiting.head += chunk
-        if b"\r\n\r\n" in waiting.head or b"\n\n" in waiting.head:
-            self._forget(waiting)
-            waiting.sock.setblocking(True)
-            self._ready.put(waiting)
-        elif len(waiting.head) > MAX_HEADER:
-            self._forget(waiting)
-            self._refuse(waiting.sock, 431, f"request headers over {MAX_HEADER:,} bytes")
+        waiting.last = time.monotonic()
+        if waiting.need:
+            self._hold(waiting, len(chunk))
+        else:
+            end = _header_end(waiting.head)
+            if end < 0:
+                if len(waiting.head) > MAX_HEADER:
+                    self._forget(waiting)
+                    self._refuse(waiting.sock, 431, f"request headers over {MAX_HEADER:,} bytes")
+                return
+            waiting.need = end + _body_length(bytes(waiting.head[:end]), self._max_body)
+            self._hold(waiting, len(waiting.head) - end)
+        if len(waiting.head) >= waiting.need or self._buffered > MAX_BUFFERED:
+            self._pass_on(waiting)
+
+    def _pass_on(self, waiting: _Waiting) -> None:
+        """To a worker: the request is in (or is all the client will send)."""
+        self._forget(waiting)
+        waiting.sock.setblocking(True)
+        self._ready.put(waiting)
 
     def _expire(self, now: float) -> None:
-        """Headers still incomplete at the deadline: the connection is closed, unanswered."""
-        for waiting in [w for w in self._waiting.values() if now - w.since > self._seconds]:
-            self._drop(waiting)
+        """Headers still incomplete at their deadline: closed, unanswered; a body too slow: 408."""
+        for waiting in list(self._waiting.values()):
+            if not waiting.need and now - waiting.since > self._seconds:
+                self._drop(waiting)
+            elif waiting.need and (
+                now - waiting.last > self._seconds or now - waiting.since > REQUEST_SECONDS
+            ):
+                self._forget(waiting)
+                self._refuse(waiting.sock, 408, "the body arrived too slowly")
 
     def _forget(self, waiting: _Waiting) -> None:
         self._selector.unregister(waiting.sock)
         del self._waiting[waiting.sock]
+        self._buffered -= waiting.counted
+
+    def _hold(self, waiting: _Waiting, size: int) -> None:
+        waiting.counted += size
+        self._buffered += size
 
     def _drop(self, waiting: _Waiting) -> None:
         self._forget(waiting)
@@ -157,6 +198,28 @@ class Gate:
     def _work(self) -> None:
         while (waiting := self._ready.get()) is not None:
             self._answer(waiting.sock, waiting.address, bytes(waiting.head), waiting.since)
+
+
+def _header_end(head: bytearray) -> int:
+    """Where the headers end (just past their blank line), or -1 while they have not."""
+    for blank in (b"\r\n\r\n", b"\n\n"):
+        at = head.find(blank)
+        if at >= 0:
+            return at + len(blank)
+    return -1
+
+
+_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]{1,15})[ \t]*\r?$", re.I | re.M)
+
+
+def _body_length(headers: bytes, max_body: int) -> int:
+    """The body to wait for: one well-formed Content-Length within `max_body`, else none (the
+    worker then answers the request as it stands: 411, 400 or 413)."""
+    found = _LENGTH.findall(headers)
+    if len(found) != 1 or headers.lower().count(b"content-length") != 1:
+        return 0
+    length = int(found[0])
+    return length if length <= max_body else 0
 
 
 class Replay(io.RawIOBase):
