@@ -21,6 +21,8 @@ def with_advice(exc: NnfunError) -> str:
         return (
             f"{exc}; start it again with: nnfun train --config {exc.settings} --out {exc.run_dir}"
         )
+    if isinstance(exc, NothingToResume) and exc.finished:
+        return f"{exc}; see it with: nnfun report {exc.run_dir}"
     if isinstance(exc, DataMissing):
         return f"{exc} The data folder is --data-dir, else $NNFUN_DATA, else ./data."
     return str(exc)

@@ -179,6 +179,12 @@ def _outcomes(
             except NnfunError as exc:
                 yield failure(path, str(exc))
                 continue
+            except MemoryError:
+                yield Failure(str(path), "too large to read in the memory available")
+                continue
+            except Exception as exc:  # a fault of ours on this file: the others still get read
+                yield Failure(str(path), f"could not be read ({type(exc).__name__}: {exc})")
+                continue
             yield from found
 
 

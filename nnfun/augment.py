@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from nnfun import backend
+from nnfun import backend, checks
 from nnfun.errors import ConfigError
 
 F32 = NDArray[np.float32]
@@ -37,6 +37,8 @@ __all__ = ["Augmentation", "affine", "augment", "bilinear_sample", "elastic", "w
 
 def _side(x: NDArray[np.floating]) -> int:
     """Side length of the square images in a batch of shape (n, side*side)."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "biuf":
+        raise ValueError(f"x must be a NumPy array of images (n, 784), got {checks.show(x)}")
     if x.ndim != 2:
         raise ValueError(f"expected a batch of flattened images (n, 784), got shape {x.shape}")
     side = math.isqrt(x.shape[1])
@@ -219,10 +221,8 @@ def _elastic_fields(
 
 def _check(name: str, value: float, upper: float = math.inf) -> float:
     """Return `value` as a Python float if 0 <= value < upper, else raise ConfigError."""
-    value = float(value)  # a NumPy float64 scalar would upcast float32 arrays; a float does not
-    if not 0 <= value < upper:
-        raise ConfigError(f"augmentation {name} must be in [0, {upper}), got {value}")
-    return value
+    # A Python float: a NumPy float64 scalar would upcast float32 arrays; a float does not.
+    return checks.number(f"augmentation {name}", value, 0.0, upper, below=True)
 
 
 def augment(
@@ -250,6 +250,7 @@ def augment(
     scale = _check("scale", scale, upper=1.0)
     alpha = _check("elastic_alpha", elastic_alpha)
     sigma = _check("elastic_sigma", elastic_sigma, upper=100.0)
+    checks.generator("rng", rng)
     side = _side(x)
     n = x.shape[0]
     if shift == rotate == scale == alpha == 0:

@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from . import checks
 from .errors import ConfigError
 from .optim import Optimizer, OptState
 from .params import Params, seal
@@ -27,6 +28,12 @@ PREFIX = "average."
 STEP = PREFIX + "step"
 
 
+def _check_decay_at(decay: float, step: int) -> None:
+    checks.number("decay", decay, 0.0, 1.0)
+    checks.whole("step", step, 0)
+
+
+@checks.diagnosed(_check_decay_at)
 def ema_decay_at(decay: float, step: int) -> float:
     """The decay of update number `step` (from 0): `min(decay, (1 + step) / (10 + step))`."""
     return min(decay, (1 + step) / (10 + step))
@@ -34,9 +41,16 @@ def ema_decay_at(decay: float, step: int) -> float:
 
 def ema_init(params: Params) -> Params:
     """The average before any step: a read-only copy of the weights."""
+    checks.floats(params)
     return seal({k: np.array(w) for k, w in params.items()})
 
 
+def _check_update(ema: Params, params: Params, decay: float) -> None:
+    checks.arrays("params", params, checks.floats(ema, "ema"), of="ema")
+    checks.number("decay", decay, 0.0, 1.0)
+
+
+@checks.diagnosed(_check_update)
 def ema_update(ema: Params, params: Params, decay: float) -> Params:
     """`d * ema + (1 - d) * params` for every array, as new read-only arrays (dtype kept).
 
@@ -56,8 +70,8 @@ def with_average(optimizer: Optimizer, decay: float) -> Optimizer:
     The state holds the inner optimizer's arrays unchanged and `average.<name>` per parameter
     and `average.step`, the number of updates so far. `decay` must be in (0, 1).
     """
-    if not 0 < decay < 1:
-        raise ConfigError(f"ema_decay must be in (0, 1) to average, got {decay}")
+    checks.optimizer_type(optimizer)
+    checks.number("ema_decay", decay, 0.0, 1.0, above=True, below=True)
 
     def init(params: Params) -> OptState:
         state = dict(optimizer.init(params))
@@ -83,6 +97,7 @@ def with_average(optimizer: Optimizer, decay: float) -> Optimizer:
 
 def average_of(state: OptState) -> Params | None:
     """The averaged weights kept in an optimizer state by `with_average`, or None if none are."""
+    checks.arrays("state", state)
     return _averaged(state) if STEP in state else None
 
 

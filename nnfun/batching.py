@@ -6,11 +6,19 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from . import checks
+from .errors import DataError
+
 SCALE = np.float32(1 / 255)
 
 
 def scale_pixels(images: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 to float32 in [0, 1], flattened to `(n, rows * cols)`."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 and not _bytes_worth(images):
+        raise DataError(f"images must be whole-number pixels 0..255, got {images.dtype}")
+    if images.ndim < 1:
+        raise DataError("images must be an array of images, not one number")
     flat = images.reshape(len(images), -1)
     return np.multiply(flat, SCALE, dtype=np.float32)
 
@@ -19,8 +27,11 @@ def split_validation(
     x: np.ndarray, y: np.ndarray, size: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A random `size`-image validation split held out of the training set: `(x, y, x_val, y_val)`."""
-    if not 0 <= size < len(x):
-        raise ValueError(f"validation size must be between 0 and {len(x) - 1}, got {size}")
+    _same_length(x, y)
+    checks.generator("rng", rng)
+    if not len(x):
+        raise DataError("x holds no images to split")
+    checks.whole("size", size, 0, len(x) - 1)
     order = rng.permutation(len(x))
     val, train = np.sort(order[:size]), np.sort(order[size:])
     return x[train], y[train], x[val], y[val]
@@ -30,6 +41,8 @@ def shuffle(
     x: np.ndarray, y: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """One random permutation applied to both, as contiguous copies (batches are then cheap views)."""
+    _same_length(x, y)
+    checks.generator("rng", rng)
     order = rng.permutation(len(x))
     return x[order], y[order]
 
@@ -38,10 +51,33 @@ def batches(
     x: np.ndarray, y: np.ndarray, batch_size: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Consecutive `(x, y)` slices of `batch_size` rows; the last one may be smaller."""
-    for start in range(0, len(x), batch_size):
-        yield x[start : start + batch_size], y[start : start + batch_size]
+    _same_length(x, y)
+    checks.whole("batch_size", batch_size)
+    return _slices(x, y, batch_size)
+
+
+def _slices(x: np.ndarray, y: np.ndarray, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for start in range(0, len(x), size):
+        yield x[start : start + size], y[start : start + size]
 
 
 def num_batches(n: int, batch_size: int) -> int:
     """`ceil(n / batch_size)`."""
+    checks.whole("n", n, 0)
+    checks.whole("batch_size", batch_size)
     return -(-n // batch_size)
+
+
+def _same_length(x: np.ndarray, y: np.ndarray) -> None:
+    """Images and labels come in pairs: as many of one as of the other."""
+    if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)) or not x.ndim or not y.ndim:
+        raise DataError("x and y must be NumPy arrays of images and labels")
+    if len(x) != len(y):
+        raise DataError(f"x has {len(x):,} images but y has {len(y):,} labels")
+
+
+def _bytes_worth(images: np.ndarray) -> bool:
+    """Whole numbers that fit in 0..255, as uint8 pixels do."""
+    return images.dtype.kind in "iu" and bool(
+        not images.size or 0 <= images.min() <= images.max() <= 255
+    )

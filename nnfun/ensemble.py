@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from . import checks
 from .errors import ModelError
 from .losses import log_softmax
 from .network import forward
@@ -31,11 +32,20 @@ def members(model: Model, names: Sequence[str] | None = None) -> tuple[Params, .
     `names` (e.g. their files) or as `model 1`, `model 2`, ...
     """
     if isinstance(model, Mapping):
+        checks.network(model, "model")
         return (model,)
+    if not isinstance(model, Sequence) or isinstance(model, str | bytes):
+        raise ModelError(
+            f"model must be a network (W1, b1, ...) or a list of them, got {checks.show(model)}"
+        )
     nets = tuple(model)
     if not nets or not all(isinstance(n, Mapping) for n in nets):
-        raise ModelError("an ensemble is a non-empty sequence of networks (mappings of arrays)")
+        raise ModelError(
+            "model: an ensemble is a non-empty sequence of networks (mappings of arrays)"
+        )
     labels = list(names) if names is not None else [f"model {i + 1}" for i in range(len(nets))]
+    for net, label in zip(nets, labels, strict=True):
+        checks.network(net, label)
     first = _ends(nets[0])
     for net, label in zip(nets[1:], labels[1:], strict=True):
         if _ends(net) != first:

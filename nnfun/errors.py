@@ -13,8 +13,11 @@ class ModelError(NnfunError):
     """A model or checkpoint file cannot be loaded safely."""
 
 
-class ConfigError(NnfunError):
-    """A setting is of the wrong type, out of range or does not apply; `setting` names it."""
+class ConfigError(NnfunError, ValueError):
+    """A setting is of the wrong type, out of range or does not apply; `setting` names it.
+
+    Also a ValueError: code that catches a bad value the standard way catches this one too.
+    """
 
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)

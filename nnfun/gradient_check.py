@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import checks
 from .errors import ConfigError
-from .losses import cross_entropy
-from .network import Masks, forward, grads
+from .losses import mean_cross_entropy
+from .network import Masks, check_batch, forward, grads
 from .params import Params, cast
 from .recipes.settings import MAX_SEED
 
@@ -53,6 +54,10 @@ def extended_precision() -> bool:
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray, tiny: float = TINY) -> np.ndarray:
     """`|a - n| / max(|a| + |n|, tiny)`: 0 when they agree, 1 when one is zero and the other not."""
+    analytic, numeric = _numbers("analytic", analytic), _numbers("numeric", numeric)
+    if analytic.shape != numeric.shape:
+        raise ValueError(f"analytic {analytic.shape} and numeric {numeric.shape} differ in shape")
+    tiny = checks.number("tiny", tiny, 0.0, above=True)
     return np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), tiny)
 
 
@@ -66,8 +71,10 @@ def numerical_grads(
 ) -> dict[str, np.ndarray]:
     """Central differences `dL/dw ~ (L(w + eps) - L(w - eps)) / (2 eps)` for every parameter element."""
 
+    check_batch(params, x, y, masks, label_smoothing)
+
     def loss(p: Params) -> np.floating:
-        return cross_entropy(forward(p, x, masks), y, label_smoothing)
+        return mean_cross_entropy(forward(p, x, masks), y, label_smoothing)
 
     work = {k: np.array(v) for k, v in params.items()}  # a private, writable copy
     numeric: dict[str, np.ndarray] = {}
@@ -110,3 +117,11 @@ def gradcheck(
         wide, np.asarray(x, dtype=np.longdouble), y, eps, wide_masks, label_smoothing
     )
     return {k: float(relative_error(analytic[k], numeric[k]).max()) for k in params}
+
+
+def _numbers(name: str, value: np.ndarray) -> np.ndarray:
+    """An array of real numbers, or TypeError naming it."""
+    array = np.asarray(value) if isinstance(value, np.ndarray | float | int) else None
+    if array is None or array.dtype.kind not in "iuf" or isinstance(value, bool):
+        raise TypeError(f"{name} must be an array of numbers, got {checks.show(value)}")
+    return array

@@ -21,6 +21,8 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from . import checks
+from .errors import ConfigError, NnfunError
 from .optim import Optimizer, OptState
 from .params import Params, freeze, seal
 
@@ -60,11 +62,15 @@ def stateless(
     `fn` returns new arrays (or arrays of its arguments that are already read-only); they are made
     read-only here. Sign-SGD's direction: `stateless(lambda u, w, lr: {k: np.sign(g) for k, g in u.items()})`.
     """
+    checks.function("fn", fn, "a function (updates, params, lr) -> new updates")
 
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
     ) -> tuple[Params, OptState]:
-        return seal(dict(fn(updates, params, lr))), state
+        try:
+            return seal(dict(fn(updates, params, lr))), state
+        except Exception as exc:  # the caller's own function: say whose it is
+            raise ConfigError(f"stateless fn failed: {type(exc).__name__}: {exc}") from None
 
     return GradientTransformation(_no_state, update)
 
@@ -75,6 +81,8 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     The state of the i-th transformation (from 0) is kept under keys prefixed with `"i."`.
     An empty chain leaves the updates as they are.
     """
+    for i, t in enumerate(transforms):
+        _transformation(f"chain's transforms[{i}]", t)
     if not transforms:
         return stateless(lambda u, w, lr: {k: _shared(a) for k, a in u.items()})  # `u = u`
 
@@ -103,6 +111,8 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
 
     E.g. `masked(add_decayed_weights(1e-4), is_weight)` decays weight matrices but not biases.
     """
+    _transformation("inner", inner)
+    checks.function("mask", mask, "a function name -> bool, such as is_weight")
 
     def select(arrays: Params) -> Params:
         return freeze({k: a for k, a in arrays.items() if mask(k)})
@@ -122,6 +132,8 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
 
 def is_weight(name: str) -> bool:
     """True for weight matrices (`W1`, `W2`, ...), false for biases: a mask for weight decay."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a parameter name such as 'W1', got {checks.show(name)}")
     return name.startswith("W")
 
 
@@ -131,7 +143,9 @@ def add_decayed_weights(weight_decay: float, mask: Mask | None = None) -> Gradie
     Placed before a rescaling (clipping, Adam) this is L2 regularisation; placed after Adam and
     before the learning rate it is decoupled weight decay (AdamW): `w = w - lr (adam + wd w)`.
     """
-    wd = float(weight_decay)
+    wd = checks.number("weight_decay", weight_decay, 0.0)
+    if mask is not None:
+        checks.function("mask", mask, "a function name -> bool, such as is_weight")
 
     def decay(updates: Params, params: Params, lr: float) -> dict[str, np.ndarray]:
         out = {}
@@ -151,9 +165,7 @@ def add_decayed_weights(weight_decay: float, mask: Mask | None = None) -> Gradie
 
 def clip(max_abs: float) -> GradientTransformation:
     """`u = clip(u, -max_abs, max_abs)`, element by element."""
-    if not max_abs > 0:
-        raise ValueError(f"the clipping bound must be positive, got {max_abs}")
-    c = float(max_abs)
+    c = checks.number("max_abs", max_abs, 0.0, above=True)
     return stateless(
         lambda updates, w, lr: {
             k: np.clip(u, -c, c, out=np.empty_like(u)) for k, u in updates.items()
@@ -164,7 +176,7 @@ def clip(max_abs: float) -> GradientTransformation:
 def global_norm(arrays: Params) -> float:
     """`|u| = sqrt(sum of u^2 over every element of every array)`, accumulated in float64."""
     total = 0.0
-    for a in arrays.values():
+    for a in checks.arrays("arrays", arrays).values():
         a64 = np.asarray(a, dtype=np.float64).ravel()
         total += float(a64 @ a64)
     return float(np.sqrt(total))
@@ -175,8 +187,7 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
 
     Unlike value clipping this keeps the direction of the whole step and only shortens it.
     """
-    if not max_norm > 0:
-        raise ValueError(f"the largest norm must be positive, got {max_norm}")
+    max_norm = checks.number("max_norm", max_norm, 0.0, above=True)
 
     def shorten(updates: Params, params: Params, lr: float) -> dict[str, np.ndarray]:
         norm = global_norm(updates)
@@ -205,9 +216,8 @@ def trace(momentum: float = 0.9, nesterov: bool = False) -> GradientTransformati
     out over some `1 / (1 - mu)` steps. Placed before it, the velocity sums raw gradients and the
     whole step shrinks with the rate at once.
     """
-    if not 0 <= momentum < 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    mu = float(momentum)
+    mu = checks.rate("momentum", momentum)
+    nesterov = checks.flag("nesterov", nesterov)
 
     def init(params: Params) -> OptState:
         return seal({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
@@ -240,9 +250,8 @@ def scale_by_adam(
     square; `m^ = m / (1 - b1^t)`, `v^ = v / (1 - b2^t)` undo their zero start at step `t`.
     Rounded in the same order as the fused `adam_step`, so the two agree bit for bit.
     """
-    if not (0 <= beta1 < 1 and 0 <= beta2 < 1 and eps > 0):
-        raise ValueError(f"need 0 <= b1, b2 < 1 and eps > 0, got {beta1}, {beta2}, {eps}")
-    b1, b2, e = float(beta1), float(beta2), float(eps)
+    b1, b2 = checks.rate("beta1", beta1), checks.rate("beta2", beta2)
+    e = checks.number("eps", eps, 0.0, above=True)
 
     def init(params: Params) -> OptState:
         state = {f"m.{k}": np.zeros_like(w) for k, w in params.items()}
@@ -277,17 +286,42 @@ def scale_by_adam(
 
 def apply_updates(params: Params, updates: Params) -> Params:
     """`w = w + u` for every parameter, as new read-only arrays."""
-    return seal({k: w + updates[k] for k, w in params.items()})
+    try:
+        return seal({k: w + updates[k] for k, w in params.items()})
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):  # checked when it fails
+        checks.arrays("updates", updates, checks.floats(params))
+        raise
 
 
 def as_optimizer(transform: GradientTransformation) -> Optimizer:
     """The `(init, step)` pair a training loop uses: `step` transforms the gradients, then
     `w = w + u`, so the chain must turn gradients into steps (`scale_by_learning_rate()`)."""
+    if isinstance(transform, Optimizer):
+        raise TypeError("transform is already an Optimizer: pass it to fit as it is")
+    _transformation("transform", transform)
 
     def step(
         params: Params, grads: Params, state: OptState, *, lr: float
     ) -> tuple[Params, OptState]:
-        updates, state = transform.update(grads, state, params, lr=lr)
-        return apply_updates(params, updates), state
+        try:
+            updates, new_state = transform.update(grads, state, params, lr=lr)
+        except NnfunError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # checked when it fails
+            checks.arrays("grads", grads, checks.floats(params))
+            checks.arrays("state", state)
+            raise ConfigError(
+                f"state does not fit this optimizer ({exc!r}): start from its init"
+            ) from None
+        return apply_updates(params, updates), new_state
 
     return Optimizer(transform.init, step)
+
+
+def _transformation(name: str, value: object) -> GradientTransformation:
+    """A `GradientTransformation` (made by chain, trace, clip...), or TypeError naming it."""
+    if not isinstance(value, GradientTransformation):
+        raise TypeError(
+            f"{name} must be a gradient transformation (chain, trace...), got {checks.show(value)}"
+        )
+    return value

@@ -142,6 +142,8 @@ def check_images_labels(
             "the labels file is not a digit-labels file"
         )
     n, rows, cols = images.shape
+    if not rows or not cols:
+        raise DataError(f"{name}: images of {rows}x{cols} pixels hold nothing to learn from")
     flat = images.reshape(n, rows * cols)
     flat.setflags(write=False)
     labels = labels.view()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from . import checks
 from .batching import scale_pixels
 from .ensemble import Model, members
 from .errors import DataError
@@ -25,6 +26,9 @@ def check_fits(model: Model, inputs: int, classes: int | None = None) -> None:
     An ensemble's members agree on both (see `members`), so the first one speaks for all.
     """
     sizes = layer_sizes(members(model)[0])
+    checks.whole("inputs", inputs)
+    if classes is not None:
+        checks.whole("classes", classes, 0)
     if sizes[0] != inputs:
         raise DataError(
             f"the model reads images of {_pixels(sizes[0])}, but the data has {_pixels(inputs)}"
@@ -49,20 +53,10 @@ def as_rows(params: Params, images: npt.ArrayLike) -> np.ndarray:
     """Images as the `(n, inputs)` float rows the network reads.
 
     Takes one image `(28, 28)`, a stack `(n, 28, 28)` or rows `(n, 784)` (any square size the
-    network was trained on); uint8 pixels are scaled from 0..255 to [0, 1], floats are kept.
+    network was trained on). Whole-number pixels (any integer type) must be 0..255 and are
+    scaled to [0, 1]; float pixels must already be in [0, 1] (see `checks.pixels`).
     """
-    x = np.asarray(images)
-    inputs = layer_sizes(params)[0]
-    if x.dtype.kind not in "uif":
-        raise DataError(f"images must hold numbers, got {x.dtype}")
-    if x.ndim == 1 or (x.ndim == 2 and x.size == inputs and x.shape[1] != inputs):
-        x = x.reshape(1, -1)  # one flat image, or one square image
-    elif x.ndim == 3:
-        x = x.reshape(len(x), -1)
-    if x.ndim != 2 or x.shape[1] != inputs:
-        raise DataError(
-            f"this network reads images of {inputs} pixels; got an array of shape {np.shape(images)}"
-        )
+    x = checks.pixels("images", images, checks.network(params)[0])
     if x.dtype == np.uint8:
         return scale_pixels(x)
     return x.astype(params["W1"].dtype, copy=False)
@@ -73,16 +67,17 @@ def predict_proba(model: Model, images: npt.ArrayLike, batch_size: int = 10_000)
 
     An ensemble's are the mean of its members' probabilities (an ensemble of one: the network's).
     """
-    return np.mean([_proba(net, images, batch_size) for net in members(model)], axis=0)
+    checks.whole("batch_size", batch_size)
+    nets = members(model)
+    for net in nets:
+        checks.finite_network(net, "model")
+    rows = checks.pixels("images", images, layer_sizes(nets[0])[0])
+    return np.mean([_proba(net, rows, batch_size) for net in nets], axis=0)
 
 
-def _proba(params: Params, images: npt.ArrayLike, batch_size: int) -> np.ndarray:
-    """One network's probabilities, `softmax(forward(x))`, `batch_size` rows at a time."""
-    x = np.asarray(images)
-    if x.dtype == np.uint8 and x.ndim == 2 and x.shape[1] == layer_sizes(params)[0]:
-        rows = x  # scaled chunk by chunk below, so a whole dataset is never copied to floats
-    else:
-        rows = as_rows(params, x)
+def _proba(params: Params, rows: np.ndarray, batch_size: int) -> np.ndarray:
+    """One network's probabilities for checked rows (uint8 rows are scaled chunk by chunk, so
+    a whole dataset is never copied to floats), `batch_size` rows at a time."""
     classes = layer_sizes(params)[-1]
     chunks = [np.zeros((0, classes), dtype=params["W1"].dtype)]
     for i in range(0, len(rows), batch_size):

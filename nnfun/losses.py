@@ -4,28 +4,43 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import checks
+from .errors import DataError
+
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """`log softmax(z)_k = z_k - m - log sum_j exp(z_j - m)` with `m = max_j z_j`, so exp never overflows."""
+    logits = _logits(logits)
     shifted = logits - logits.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """`softmax(z)_k = exp(z_k) / sum_j exp(z_j)`: class probabilities that sum to one per row."""
+    logits = _logits(logits)
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0) -> np.floating:
     """Mean cross-entropy `-1/n sum_i sum_k q_ik log softmax(z_i)_k`, in the logits' own precision."""
-    log_probs = log_softmax(logits)
+    logits = _logits(logits)
+    labels = checks.labels("labels", labels, len(logits), logits.shape[1], of="logits")
+    checks.rate("smoothing", smoothing)
+    return mean_cross_entropy(logits, labels, smoothing)
+
+
+def mean_cross_entropy(logits: np.ndarray, labels: np.ndarray, smoothing: float) -> np.floating:
+    """`cross_entropy` without its checks, for callers that made them (a gradient check)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     picked = log_probs[np.arange(len(logits)), labels].mean()
     if not smoothing:
         return -picked
     return -(1 - smoothing) * picked - smoothing * log_probs.mean(axis=1).mean()
 
 
+@checks.diagnosed(lambda *args, **kwargs: cross_entropy(*args, **kwargs))
 def softmax_cross_entropy(
     logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0
 ) -> tuple[float, np.ndarray]:
@@ -34,6 +49,8 @@ def softmax_cross_entropy(
     The target `q` is one-hot (optionally smoothed: `(1 - s) onehot + s / K`), and the gradient is
     the famous `dL/dz = (softmax(z) - q) / n`: the log cancels the exp of the softmax.
     """
+    if not isinstance(logits, np.ndarray) or logits.dtype.kind != "f":  # ints would wrap around
+        logits = _logits(logits)
     n, k = logits.shape
     rows = np.arange(n)
     shifted = logits - logits.max(axis=1, keepdims=True)
@@ -54,3 +71,11 @@ def softmax_cross_entropy(
     grad[rows, labels] -= 1 - smoothing
     grad /= n
     return float(loss), grad
+
+
+def _logits(logits: np.ndarray) -> np.ndarray:
+    """Scores `(n, classes)`: one row per example, at least one class."""
+    logits = np.asarray(logits)
+    if logits.ndim != 2 or logits.shape[1] < 1 or logits.dtype.kind not in "iuf":
+        raise DataError(f"logits must be numbers of shape (n, classes), got {logits.shape}")
+    return logits if logits.dtype.kind == "f" else logits.astype(np.float64)

@@ -11,8 +11,10 @@ from types import MappingProxyType
 
 import numpy as np
 
+from . import checks
+from .errors import DataError
 from .losses import softmax_cross_entropy
-from .params import Params, num_layers, seal
+from .params import Params, seal
 from .sparse import Gradient, Gradients, RowSparse, dense, used_columns
 
 # One mask per layer input: masks[0] multiplies the pixels, masks[i] the output of hidden layer i.
@@ -34,6 +36,13 @@ def dropout_masks(
     Scaling at training time keeps the expected activation unchanged, so evaluation uses the plain
     network. Returns one mask per layer input, `None` where the rate is zero.
     """
+    rate, input_rate = checks.rate("rate", rate), checks.rate("input_rate", input_rate)
+    checks.whole("n", n, 0)
+    checks.generator("rng", rng)
+    if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise DataError(f"sizes must list at least two layer widths, got {checks.show(sizes)}")
+    for width in sizes:
+        checks.whole("sizes", width)
     rates = [input_rate] + [rate] * (len(sizes) - 2)
     masks: list[np.ndarray | None] = []
     for width, p in zip(sizes[:-1], rates, strict=True):
@@ -54,7 +63,7 @@ def _activations(
     they are few enough to pay: `x W1 = x[:, used] W1[used]`, as the other pixels are 0. Then
     `inputs[0]` holds only those columns, and `used` (else None) is returned with them.
     """
-    layers = num_layers(params)
+    layers = len(params) // 2  # W1, b1, ... (checked at the boundary, not per step)
     masks = masks or [None] * layers
     a = np.asarray(x, dtype=params["W1"].dtype)
     if masks[0] is not None:
@@ -79,9 +88,11 @@ def _activations(
 
 def forward(params: Params, x: np.ndarray, masks: Masks | None = None) -> np.ndarray:
     """Logits `z` of shape `(n, classes)` for inputs `x` of shape `(n, features)`."""
+    check_batch(params, x)
     return _activations(params, x, masks)[1]
 
 
+@checks.diagnosed(lambda *args, **kwargs: check_batch(*args, **kwargs))
 def forward_backward_rows(
     params: Params,
     x: np.ndarray,
@@ -92,7 +103,9 @@ def forward_backward_rows(
     """Loss, gradients and logits in one pass (the training loop wants all three).
 
     The gradient of `W1` is a `RowSparse` when the first layer skipped unused pixels: their rows
-    are zero. `forward_backward` gives the same gradients as ordinary arrays.
+    are zero. `forward_backward` gives the same gradients as ordinary arrays. The training loop's
+    own step: it trusts `fit`'s checks and pays for none of its own, unless something fails
+    (then `check_batch` says which argument was wrong).
     """
     inputs, logits, used = _activations(params, x, masks, sparse=True)
     loss, delta = softmax_cross_entropy(logits, y, label_smoothing)
@@ -135,5 +148,32 @@ def grads(
     label_smoothing: float = 0.0,
 ) -> tuple[float, Params]:
     """Mean softmax cross-entropy over the batch and its gradient for every parameter (backprop)."""
+    check_batch(params, x, y, masks, label_smoothing)
     loss, g, _ = forward_backward(params, x, y, masks, label_smoothing)
     return loss, g
+
+
+def check_batch(
+    params: Params,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    masks: Masks | None = None,
+    label_smoothing: float = 0.0,
+) -> None:
+    """The arguments of `forward` and `grads`, checked in O(layers + batch); errors name them."""
+    sizes = checks.network(params)
+    if not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[1] != sizes[0]:
+        raise DataError(f"x must be an array of rows (n, {sizes[0]}), got shape {np.shape(x)}")
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"x must hold numbers, got {x.dtype}")
+    if y is not None:
+        checks.labels("y", y, len(x), sizes[-1])
+    checks.rate("label_smoothing", label_smoothing)
+    if masks is not None:
+        if len(masks) != len(sizes) - 1:
+            raise DataError(f"masks must hold {len(sizes) - 1} masks (or None), got {len(masks)}")
+        for i, (mask, width) in enumerate(zip(masks, sizes, strict=False)):
+            if mask is not None and np.shape(mask) != (len(x), width):
+                raise DataError(
+                    f"masks[{i}] must have shape {(len(x), width)}, got {np.shape(mask)}"
+                )

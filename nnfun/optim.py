@@ -12,7 +12,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from . import backend
+from . import backend, checks
 from .params import Params, seal
 from .sparse import Gradient, Gradients, RowSparse, dense
 
@@ -51,9 +51,11 @@ def _regularised(
 
 def sgd_init(params: Params) -> OptState:
     """Momentum SGD starts with zero velocity for every parameter."""
+    checks.floats(params)
     return seal({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
 
 
+@checks.stepping
 def sgd_step(
     params: Params,
     grads: Gradients,
@@ -109,12 +111,14 @@ def sgd_reference(
 
 def adam_init(params: Params) -> OptState:
     """Adam keeps running means of the gradient (`m`) and its square (`v`), and a step count."""
+    checks.floats(params)
     state = {f"m.{k}": np.zeros_like(w) for k, w in params.items()}
     state |= {f"v.{k}": np.zeros_like(w) for k, w in params.items()}
     state["step"] = np.zeros((), dtype=np.int64)
     return seal(state)
 
 
+@checks.stepping
 def adam_step(
     params: Params,
     grads: Gradients,

@@ -105,16 +105,30 @@ def to_grey(image: npt.ArrayLike) -> FloatImage:
         raise NnfunError(
             f"an image must have shape (H, W) or (H, W, C) with C = 1-4, not {array.shape}"
         )
-    unit = _to_unit_range(array)
+    # Band by band, so memory follows the grey result (4 bytes a pixel), not every channel
+    # of a 40-megapixel picture in floats at once.
+    scale = _unit_scale(array)
     has_alpha = channels in (2, 4)
-    colour = unit[:, :, : channels - 1] if has_alpha else unit
-    if colour.shape[2] == 3:
-        grey = _LUMA[0] * colour[:, :, 0] + _LUMA[1] * colour[:, :, 1] + _LUMA[2] * colour[:, :, 2]
-    else:
-        grey = colour[:, :, 0]
+    grey = np.empty(array.shape[:2], dtype=np.float32)
+    weight = painted = 0.0
+    for band in _bands(array.shape):
+        unit = _to_unit_range(array[band], scale)
+        colour = unit[:, :, : channels - 1] if has_alpha else unit
+        if colour.shape[2] == 3:
+            c = colour
+            grey[band] = _LUMA[0] * c[:, :, 0] + _LUMA[1] * c[:, :, 1] + _LUMA[2] * c[:, :, 2]
+        else:
+            grey[band] = colour[:, :, 0]
+        if has_alpha:
+            alpha = unit[:, :, channels - 1]
+            weight += float(alpha.sum(dtype=np.float64))
+            painted += float((grey[band] * alpha).sum(dtype=np.float64))
     if has_alpha:
-        grey = _composite(grey, unit[:, :, channels - 1])
-    result: FloatImage = np.clip(grey, 0.0, 1.0).astype(np.float32, copy=False)
+        background = _background_for(painted / weight if weight > 0 else 0.0)
+        for band in _bands(array.shape):
+            alpha = _to_unit_range(array[band, :, channels - 1 :], scale)[:, :, 0]
+            grey[band] = alpha * grey[band] + (1.0 - alpha) * background
+    result: FloatImage = np.clip(grey, 0.0, 1.0, out=grey)
     return result
 
 
@@ -141,13 +155,17 @@ def to_mnist(image: npt.ArrayLike) -> FloatImage:
     # inside the mask is the level that should become 1.0 (robust to a few hot pixels).
     # (A lone bright pixel in a big image blurs into a mask it barely fills: use its value.)
     level = float(np.percentile(ink[mask], 90)) or float(ink.max())
+    if level < MIN_STROKE_CONTRAST:  # the darkest "strokes" are the paper's own grain
+        return blank
     ink = np.clip(ink / level, 0.0, 1.0)
     floor = max(NOISE_FLOOR, 4.0 * noise / level)
     ink = np.where(ink >= floor, ink, 0.0)
     box = raster.bbox(mask)
-    if box is None:  # pragma: no cover - the peak pixel is always in the mask
+    if box is None or not _is_digit(ink):
         return blank
     ink, box = _thicken(ink, box)
+    if box[1] <= box[0] or box[3] <= box[2]:
+        return blank
     patch = _resample_into_box(ink, box, MNIST_BOX, MNIST_SIZE)
     return _centre_by_mass(patch, MNIST_SIZE, MNIST_CENTRE)
 
@@ -195,37 +213,46 @@ def is_mnist_like(image: npt.ArrayLike, *, dark_below: float = 0.1) -> bool:
 # --- the steps ----------------------------------------------------------------------------
 
 
-def _to_unit_range(array: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
-    """Scale an array of any real dtype to float32 in [0, 1] (see `to_grey` for the rules)."""
-    if array.dtype.kind == "b":
-        return array.astype(np.float32)
-    if array.dtype.kind == "f":
-        values = np.nan_to_num(array.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
-        top = float(values.max()) if values.size else 0.0
-        if top > 1.0:
-            values = values / (255.0 if top <= 255.0 else top)
-        return np.clip(values, 0.0, 1.0).astype(np.float32)
+BAND_PIXELS = 1 << 20
+"""`to_grey` converts this many pixels at a time (a few MB of floats), whatever the picture."""
+
+
+def _bands(shape: tuple[int, ...]) -> list[slice]:
+    """Row ranges of about `BAND_PIXELS` pixels covering an image of `shape`."""
+    rows = max(1, BAND_PIXELS // max(shape[1], 1))
+    return [slice(top, top + rows) for top in range(0, shape[0], rows)]
+
+
+def _unit_scale(array: npt.NDArray[np.generic]) -> float:
+    """What to divide by to bring `array` to [0, 1] (see `to_grey` for the rules); one pass."""
+    if array.dtype.kind == "b" or not array.size:
+        return 1.0
     if array.dtype == np.uint8:
-        scale = 255.0
-    elif array.dtype == np.uint16:
-        scale = 65535.0
+        return 255.0
+    if array.dtype == np.uint16:
+        return 65535.0
+    if array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        top = float(array.max(where=finite, initial=0.0))
+        return 1.0 if top <= 1.0 else 255.0 if top <= 255.0 else top
+    top = int(array.max())
+    return float(next((s for s in (255, 65535) if top <= s), max(top, 1)))
+
+
+def _to_unit_range(array: npt.NDArray[np.generic], scale: float) -> npt.NDArray[np.float32]:
+    """`array / scale` as float32 in [0, 1]; NaN becomes 0, +inf 1, -inf 0."""
+    if array.dtype.kind == "f":
+        values = np.nan_to_num(array.astype(np.float64), nan=0.0, posinf=scale, neginf=0.0)
     else:
-        top = int(array.max()) if array.size else 0
-        scale = float(next((s for s in (255, 65535) if top <= s), max(top, 1)))
-    return np.clip(array.astype(np.float64) / scale, 0.0, 1.0).astype(np.float32)
+        values = array.astype(np.float64)
+    return np.clip(values / scale, 0.0, 1.0).astype(np.float32)
 
 
-def _composite(grey: npt.NDArray[np.float32], alpha: npt.NDArray[np.float32]) -> FloatImage:
-    """Flatten `grey` with transparency `alpha` onto white or black, whichever contrasts.
-
-    The "painted" brightness is the alpha-weighted mean of `grey`.  Dark paint (the usual
-    black pen on a transparent canvas) goes onto white, light paint onto black.  A fully
-    opaque image is unchanged; a fully transparent one becomes plain white (blank).
-    """
-    weight = float(alpha.sum())
-    painted = float((grey * alpha).sum()) / weight if weight > 0 else 0.0
-    background = 0.0 if painted > 0.5 else 1.0
-    return (alpha * grey + (1.0 - alpha) * background).astype(np.float32)
+def _background_for(painted: float) -> float:
+    """Where transparency goes: dark paint (the usual pen on a transparent canvas) onto white,
+    light paint onto black, judged by the alpha-weighted mean brightness `painted`.  A fully
+    opaque image is unchanged; a fully transparent one becomes plain white (blank)."""
+    return 0.0 if painted > 0.5 else 1.0
 
 
 def _shrink(grey: FloatImage, max_side: int) -> FloatImage:
@@ -313,6 +340,38 @@ def _ink_layer(grey: FloatImage) -> tuple[FloatImage | None, float]:
     paper = np.maximum(background, MIN_CONTRAST)
     ink = np.clip(-residual / paper, 0.0, None).astype(np.float32)
     return ink, noise / float(np.median(paper))
+
+
+MIN_STROKE_CONTRAST = 0.1
+"""Strokes take at least this fraction of the light off the paper (a faint pencil takes 0.2);
+a blank page's sensor noise and JPEG blocks, stretched, would otherwise pass for ink."""
+MIN_SPAN = 0.1
+"""A digit's strokes span at least this fraction of the picture's longer side (a speck does not),"""
+MIN_STROKE_PIXELS = 16
+"""cover at least this many pixels (an MNIST digit covers 22 or more),"""
+MIN_FILL = 0.005
+"""and fill at least this fraction of their box: sensor noise and JPEG blocks scatter thinly."""
+OUTLIERS = 1.0
+"""Percent of stroke pixels at each edge left out of the box: dust does not stretch it."""
+
+
+def _is_digit(ink: FloatImage) -> bool:
+    """Whether the ink (stretched so strokes are near 1) holds strokes that could be a digit.
+
+    The strokes are the pixels at half the stroke level or more; their box is taken between
+    the `OUTLIERS` percentiles of their rows and columns, so a few specks far away do not
+    count. A blank page's noise, a JPEG's blocks or one speck of dust fail one of the tests.
+    """
+    rows, cols = np.nonzero(ink >= 0.5)
+    if rows.size < MIN_STROKE_PIXELS:
+        return False
+    low, high = OUTLIERS, 100.0 - OUTLIERS
+    top, bottom = np.percentile(rows, [low, high])
+    left, right = np.percentile(cols, [low, high])
+    height, width = bottom - top + 1, right - left + 1
+    inside = (rows >= top) & (rows <= bottom) & (cols >= left) & (cols <= right)
+    span = max(height, width) >= MIN_SPAN * max(ink.shape)
+    return span and np.count_nonzero(inside) >= MIN_FILL * height * width
 
 
 def _thicken(

@@ -12,8 +12,9 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from .ensemble import Model
-from .errors import NnfunError
+from . import checks
+from .ensemble import Model, members
+from .errors import ModelError, NnfunError
 from .inference import predict_proba
 from .preprocess import FloatImage, has_ink, to_grey, to_mnist
 
@@ -36,7 +37,12 @@ def read_digit(model: Model, picture: npt.ArrayLike, *, raw: bool = False) -> Re
     `raw=True` skips the preprocessing for input that is already a 28×28 MNIST-style image.
     Blank means `has_ink(seen)` is False: nothing was written. `model` may be an ensemble.
     """
-    seen = _as_network_input(picture, raw)
+    inputs = checks.network(members(model)[0], "model")[0]
+    if inputs != 28 * 28:
+        raise ModelError(
+            f"model: read_digit needs a model of 28x28 (784) inputs; it reads {inputs}"
+        )
+    seen = _as_network_input(picture, checks.flag("raw", raw))
     if not has_ink(seen):
         return Reading(seen, None, None)
     probs = predict_proba(model, seen.reshape(1, -1))[0]

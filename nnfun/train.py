@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import checks
 from .augment import Augmentation
 from .averaging import average_of
 from .batching import SCALE, batches, num_batches, shuffle
-from .errors import ConfigError, DivergedError
+from .errors import ConfigError, DataError, DivergedError
 from .inference import check_fits
 from .metrics import evaluate
 from .network import dropout_masks, forward_backward, forward_backward_rows
@@ -32,6 +33,9 @@ INIT, SPLIT, EPOCH = 0, 1, 2
 
 def rng_for(seed: int, *key: int) -> np.random.Generator:
     """An independent generator for one purpose, e.g. `rng_for(seed, EPOCH, 7)` for epoch 7."""
+    checks.whole("seed", seed, 0)
+    for k in key:
+        checks.whole("key", k, 0)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
@@ -73,10 +77,9 @@ class Regularisation:
     label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
+        checks.regularisation(self.augmentation)
         for name in ("dropout", "input_dropout", "label_smoothing"):
-            value = getattr(self, name)
-            if not 0 <= value < 1:
-                raise ConfigError(f"{name} must be in [0, 1), got {value}")
+            checks.rate(name, getattr(self, name))
 
 
 BatchCallback = Callable[[int, int, float], None]
@@ -99,9 +102,43 @@ def train_epoch(
     """One pass over shuffled data; returns the new params and state, mean loss and accuracy.
 
     Batch `i` of `total` steps with `lr = schedule(epoch + i / total)`. `x` may be uint8 pixels
-    (scaled to [0, 1] batch by batch, which keeps memory small) or floats. Raises DivergedError
-    as soon as the loss is not finite.
+    (scaled to [0, 1] batch by batch, which keeps memory small) or floats in [0, 1]. Raises
+    DivergedError as soon as the loss is not finite. (`fit` checks its data once and then
+    runs its epochs without these checks.)
     """
+    x = _check_epoch(params, opt_state, x, y, optimizer, batch_size, epoch, rng, regularisation)
+    if on_batch is not None:
+        checks.function("on_batch", on_batch, "a function (batch, batches, loss)")
+    return _epoch(
+        params,
+        opt_state,
+        x,
+        y,
+        optimizer=optimizer,
+        schedule=checks.checked_schedule(schedule),
+        batch_size=batch_size,
+        epoch=epoch,
+        rng=rng,
+        regularisation=regularisation,
+        on_batch=on_batch,
+    )
+
+
+def _epoch(
+    params: Params,
+    opt_state: OptState,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    optimizer: Optimizer,
+    schedule: Schedule,
+    batch_size: int,
+    epoch: int,
+    rng: np.random.Generator,
+    regularisation: Regularisation = Regularisation(),
+    on_batch: BatchCallback | None = None,
+) -> tuple[Params, OptState, float, float]:
+    """`train_epoch` on arguments already checked: the loop itself pays for no checks."""
     sizes, total = layer_sizes(params), num_batches(len(x), batch_size)
     x, y = shuffle(x, y, rng)
     prepared = _prepared(x, y, batch_size, sizes, rng, regularisation)
@@ -148,16 +185,57 @@ def _prepared(
         yield xb, yb, masks
 
 
+def _check_epoch(
+    params: Params,
+    opt_state: OptState,
+    x: np.ndarray,
+    y: np.ndarray,
+    optimizer: Optimizer,
+    batch_size: int,
+    epoch: int,
+    rng: np.random.Generator,
+    regularisation: Regularisation,
+) -> np.ndarray:
+    """`train_epoch`'s arguments, checked: the images come back as rows of pixels."""
+    sizes = checks.finite_network(params)
+    checks.arrays("opt_state", opt_state)
+    x = checks.pixels("x", x, sizes[0])
+    if not len(x):
+        raise DataError("x holds no images")
+    checks.labels("y", y, len(x), sizes[-1])
+    checks.optimizer_type(optimizer)
+    checks.whole("batch_size", batch_size)
+    checks.whole("epoch", epoch, 0)
+    checks.generator("rng", rng)
+    if not isinstance(regularisation, Regularisation):
+        raise ConfigError(
+            f"regularisation must be a Regularisation, got {checks.show(regularisation)}"
+        )
+    return x
+
+
 def _check_fit(
-    params: Params, epochs: int, batch_size: int, x: np.ndarray, y: np.ndarray, y_val: np.ndarray
-) -> None:
-    """Values `fit` cannot work with, as errors that name the value."""
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
-    if len(x) != len(y) or not len(x):
-        raise ConfigError(f"need as many labels as images, at least one: got {len(x)} and {len(y)}")
-    check_fits(params, x.shape[1], int(max(y.max(), y_val.max(initial=0))) + 1)
+    params: Params,
+    epochs: int,
+    batch_size: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Everything `fit` is given, checked once: the data comes back as rows of pixels."""
+    sizes = checks.finite_network(params, "start")
+    checks.whole("epochs", epochs)
+    checks.whole("batch_size", batch_size)
+    x = checks.pixels("x", x, sizes[0])
+    x_val = checks.pixels("x_val", x_val, sizes[0])
+    if not len(x):
+        raise DataError("x holds no images: fit needs at least one")
+    y = checks.labels("y", y, len(x))
+    y_val = checks.labels("y_val", y_val, len(x_val), of="x_val")
+    check_fits(params, x.shape[1], int(y.max()) + 1)
+    checks.labels("y_val", y_val, len(x_val), sizes[-1], of="x_val")
+    return x, y, x_val, y_val
 
 
 BLOWN_UP = 3.0
@@ -234,16 +312,32 @@ def fit(
     run whose loss is not finite or that `divergence` finds lost (unless `stop_diverged=False`),
     before the state of that epoch is yielded.
     """
-    _check_fit(
-        start.params if isinstance(start, TrainState) else start, epochs, batch_size, x, y, y_val
+    params = start.params if isinstance(start, TrainState) else start
+    x, y, x_val, y_val = _check_fit(params, epochs, batch_size, x, y, x_val, y_val)
+    checks.whole("seed", seed, 0)
+    keep_best, stop_diverged = (
+        checks.flag("keep_best", keep_best),
+        checks.flag("stop_diverged", stop_diverged),
     )
+    for name, fn in (("on_batch", on_batch), ("clock", clock)):
+        if fn is not None:
+            checks.function(name, fn, "a function")
+    checks.optimizer(optimizer, params)
+    schedule = checks.checked_schedule(schedule)
     reg = Regularisation(augmentation, dropout, input_dropout, label_smoothing)
+    if reg.augmentation is not None and reg.augmentation.active:
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise ConfigError(
+                f"augmentation moves square images; these have {x.shape[1]} pixels each",
+                setting="augmentation",
+            )
     state = start if isinstance(start, TrainState) else TrainState(0, start, optimizer.init(start))
     classes = layer_sizes(state.params)[-1]
     best = max((r.val_accuracy for r in state.history), default=-1.0)
     for epoch in range(state.epoch, epochs):
         began = clock()
-        params, opt_state, loss, acc = train_epoch(
+        params, opt_state, loss, acc = _epoch(
             state.params,
             state.opt_state,
             x,
@@ -284,6 +378,8 @@ def _delivered(params: Params, opt_state: OptState) -> Params:
 def final_params(state: TrainState) -> Params:
     """The weights a run delivers: the best validation epoch's if it kept them, else the last
     (averaged, if the optimizer keeps an average)."""
+    if not isinstance(state, TrainState):
+        raise TypeError(f"state must be a TrainState (what fit yields), got {checks.show(state)}")
     if state.best_params is not None:
         return state.best_params
     return _delivered(state.params, state.opt_state)

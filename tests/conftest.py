@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import gzip
 import os
@@ -21,6 +22,19 @@ FILES = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
+
+
+MEMORY_LIMIT = 3 << 30
+"""Every real nnfun process the tests start runs within the address space of a small machine
+(3 GiB): memory must follow the data, never a cap or a pixel count times eight channels."""
+
+
+def limit_memory(limit: int = MEMORY_LIMIT) -> None:
+    """`preexec_fn` of the real processes the tests start (their children inherit the limit)."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):  # a platform that cannot limit it
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _mnist_dir() -> Path | None:

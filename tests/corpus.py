@@ -48,10 +48,13 @@ class Case:
     argv: tuple[str, ...]
     usage: bool = False
     started: bool = False  # training began (progress lines may come before the error)
+    expect: str = ""  # the message must say this: the case fails for the reason it names
 
 
-def case(name: str, *argv: Any, usage: bool = False, started: bool = False) -> Case:
-    return Case(name, tuple(str(a) for a in argv), usage, started)
+def case(
+    name: str, *argv: Any, usage: bool = False, started: bool = False, expect: str = ""
+) -> Case:
+    return Case(name, tuple(str(a) for a in argv), usage, started, expect)
 
 
 LONG = "x" * 300  # a path component longer than any file system allows (255)
@@ -95,6 +98,10 @@ def _datasets(f: Files, images: np.ndarray, labels: np.ndarray) -> None:
     small = images[:, 4:24, 4:24].copy()
     write_dataset(d / "20x20", small[:600], labels[:600], small[600:], labels[600:])
     write_dataset(d / "mixed_sizes", images[:600], labels[:600], small[600:], labels[600:])
+    for rows, cols in ((0, 0), (0, 28), (28, 0), (28, 14)):  # degenerate and non-square pictures
+        odd = np.zeros((700, rows, cols), dtype=np.uint8)
+        odd[:, : rows // 2] = images[:, : rows // 2, :cols]
+        write_dataset(d / f"{rows}x{cols}", odd[:600], labels[:600], odd[600:], labels[600:])
     for name, damage in {
         "truncated": lambda b: b[: len(b) // 2],
         "junk": lambda b: b"\x1f\x8b\x08\x00 junk after a gzip magic",
@@ -370,6 +377,10 @@ def _checkpoints(f: Files) -> None:
 # --------------------------------------------------------------------------- the cases
 
 
+TRAINABLE = ("20x20", "28x14")
+"""Data sets of other picture sizes than 28x28 that train (without augmentation)."""
+
+
 def train_cases(f: Files) -> Iterator[Case]:
     out = f.root / "new_run"
     base = ("train", "--no-figures", "--data-dir", f.data, "--out", out, "--val-size", "100")
@@ -435,9 +446,11 @@ def train_cases(f: Files) -> Iterator[Case]:
         ("a link loop", f.root / "loop"),
         ("/dev/null", "/dev/null"),
         ("a long name", f.root / LONG),
-        *((d.name, d) for d in sorted(f.datasets.iterdir()) if d.name != "20x20"),  # 20x20 trains
+        *((d.name, d) for d in sorted(f.datasets.iterdir()) if d.name not in TRAINABLE),
     ):
         yield case(f"train --data-dir {name}", *base[:2], "--data-dir", data, *base[4:])
+    shift = ("--shift", "1")
+    yield case("train --shift on 28x14 images", *base[:2], "--data-dir", f.datasets / "28x14", *base[4:], *shift)  # fmt: skip
     yield from _resume_cases(f)
     yield case("train diverging", *base, "--lr", "1e9", "--clip", "0", started=True)
     yield case("train blowing up while finite", *base, "--lr", "1e6", started=True)
@@ -610,13 +623,28 @@ def sweep_cases(f: Files) -> Iterator[Case]:
     )
     for grid in ("lr", "bogus=1", "lr=x", "lr=", "hidden=0", "epochs=1,2=3", "lr=-1,0.1"):
         yield case(f"sweep --grid {grid}", *base, "--grid", grid)
-    for flag, value in (
-        ("--seeds", "-1"),
-        ("--seeds", "x"),
-        ("--samples", "-2"),
-        ("--workers", "0"),
+    vary = ("--grid", "hidden=8,16")
+    for flag, value, expect in (
+        ("--seeds", "-1", "--seeds"),
+        ("--seeds", "-3..2", "--seeds"),
+        ("--seeds", "5..2", "--seeds"),
+        ("--seeds", "x", "--seeds"),
+        ("--seeds", "0..99999", "at most 10,000"),
+        ("--samples", "-2", "--samples"),
+        ("--samples", "0", "--samples"),
+        ("--samples", "100000000", "at most 10,000"),
+        ("--sample-seed", "-1", "--sample-seed"),
+        ("--sample-seed", str(2**64), "--sample-seed"),
+        ("--workers", "0", "--workers"),
+        ("--threads", "-1", "--threads"),
     ):
-        yield case(f"sweep {flag} {value}", *base, flag, value)
+        yield case(f"sweep {flag} {value}", *base, *vary, flag, value, expect=expect)
+    many = [("--grid", f"{k}=" + ",".join(str(v) for v in range(1, 41))) for k in ("hidden", "epochs", "batch_size")]  # fmt: skip
+    yield case("sweep of 64,000 trials", *base[:-2], *(a for pair in many for a in pair), expect="64,000 trials")  # fmt: skip
+    for address in ("tcp://127.0.0.1:notaport", "::::", "foo://host:1", "tcp://:8786", "tcp://127.0.0.1:70000", "tcp://127.0.0.1:1"):  # fmt: skip
+        expect = "cannot reach" if address == "tcp://127.0.0.1:1" else "not a Dask address"
+        yield case(f"sweep --scheduler {address}", *base, *vary, "--scheduler", address, expect=expect)  # fmt: skip
+    yield from _edited_sweep_cases(f, base, vary)
     yield case("sweep --range without --samples", *base, "--range", "lr=log:0.001..0.1")
     yield case("sweep --file missing", *base, "--file", f.root / "none.toml")
     yield case("sweep --file not TOML", *base, "--file", f.pictures / "text.png")
@@ -628,6 +656,34 @@ def sweep_cases(f: Files) -> Iterator[Case]:
         path = f.root / f"sweep_ensemble_{i}.toml"
         path.write_text(f"ensemble = {value}\n[grid]\nhidden = [8, 16]\n")
         yield case(f"sweep --file ensemble = {value}", *base, "--file", path)
+
+
+def _edited_sweep_cases(f: Files, base: tuple[Any, ...], vary: tuple[str, ...]) -> Iterator[Case]:
+    """Sweep folders whose files were edited by hand: each is one line, naming the file."""
+    root = f.root / "edited_sweeps"
+    edits: dict[str, tuple[Callable[[Path], None], str]] = {
+        "diverged.json {}": (lambda t: (t / "diverged.json").write_text("{}"), "damaged"),
+        "diverged.json [1]": (lambda t: (t / "diverged.json").write_text("[1]"), "damaged"),
+        "diverged.json not JSON": (lambda t: (t / "diverged.json").write_text("{"), "not valid JSON"),
+        "config.json []": (lambda t: (t / "config.json").write_text("[]"), "not an nnfun config"),
+        "history.json {}": (lambda t: (t / "history.json").write_text("{}"), ""),
+    }  # fmt: skip
+    for i, (name, (edit, expect)) in enumerate(edits.items()):
+        trial = root / f"e{i}" / "hidden-8_seed-0"
+        trial.mkdir(parents=True, exist_ok=True)  # the cases are listed more than once
+        edit(trial)
+        if name.startswith("history"):
+            continue  # a history.json is only read for progress: not an error
+        argv = (*base[:3], "--root", root, "--name", f"e{i}", *base[7:], *vary)
+        yield case(f"sweep folder with {name}", *argv, expect=expect)
+    (root / "file").mkdir(exist_ok=True)
+    (root / "file" / "hidden-8_seed-0").write_text("not a folder")
+    yield case("sweep trial folder replaced by a file", *base[:3], "--root", root, "--name", "file", *base[7:], *vary, expect="is a file")  # fmt: skip
+    (root / "whole").write_text("not a folder")
+    yield case("sweep folder replaced by a file", *base[:3], "--root", root, "--name", "whole", *base[7:], *vary, expect="is a file")  # fmt: skip
+    path = f.root / "sweep_unknown.toml"
+    path.write_text('colour = "blue"\n[grid]\nhidden = [8, 16]\n')
+    yield case("sweep --file with an unknown key", *base, "--file", path, expect="unknown key")
 
 
 def serve_cases(f: Files) -> Iterator[Case]:

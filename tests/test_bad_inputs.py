@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from conftest import limit_memory
 from corpus import CASES, Case, Files, build, npz_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -81,6 +82,8 @@ def problems(case: Case, root: Path) -> list[str]:
             found.append("no usage message")
     elif not lines or not lines[-1].startswith("error: ") or (len(lines) > 1 and not case.started):
         found.append(f"{len(lines)} lines on stderr")
+    if case.expect and case.expect not in result.stderr:
+        found.append(f"the message does not say {case.expect!r}")
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     if changed:
         found.append(f"changed {', '.join(os.path.relpath(c, root) for c in changed[:3])}")
@@ -304,6 +307,7 @@ def nnfun_process(*args: Any) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=limit_memory,
     )
 
 
@@ -394,6 +398,7 @@ def test_ctrl_c_during_start_up_is_one_line(files: Files) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=limit_memory,
     )
     maps = Path(f"/proc/{proc.pid}/maps")
     if not maps.exists():

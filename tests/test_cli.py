@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from conftest import limit_memory
 from typer.testing import CliRunner
 
 from nnfun.serialize import params_from_npz
@@ -216,6 +217,7 @@ def nnfun_process(*args: str | Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=limit_memory,
     )
 
 
@@ -260,3 +262,43 @@ def test_ctrl_c_keeps_checkpoint_and_resume_is_bit_identical(
     assert strip(read_json(tmp_path / "cut" / "history.json")) == strip(
         read_json(tmp_path / "whole" / "history.json")
     )
+
+
+# --- runs edited by hand -------------------------------------------------------------------
+
+DELIVERED = ("history.json", "metrics.json", "model.npz", "config.json", "config.toml")
+
+
+@pytest.mark.parametrize("gone", [*DELIVERED, "history.json+metrics.json"])
+def test_a_finished_run_missing_outputs_gets_them_back(
+    gone: str, random_data: Path, tmp_path: Path
+) -> None:
+    """Resume restores what was deleted (and says so truthfully); report then reads the run."""
+    run = tmp_path / "run"
+    flags = ["--no-figures", "--data-dir", str(random_data)]
+    train = ["train", *flags, "--out", str(run), "--epochs", "1", "--hidden", "8"]
+    assert CliRunner().invoke(app, [*train, "--val-size", "100"]).exit_code == 0
+    for name in gone.split("+"):
+        (run / name).unlink()
+    resumed = CliRunner().invoke(app, ["train", "--resume", str(run), *flags])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert all((run / name).is_file() for name in DELIVERED)
+    said = resumed.stdout + resumed.stderr
+    assert all(name in said for name in ("model.npz", "metrics.json", "history.json"))
+    assert CliRunner().invoke(app, ["report", str(run), "--no-figures"]).exit_code == 0
+    again = CliRunner().invoke(app, ["train", "--resume", str(run), *flags])
+    assert again.exit_code != 0 and "already finished" in again.stderr  # no endless loop
+
+
+def test_a_finished_run_without_its_checkpoint_is_not_sent_round_in_circles(
+    random_data: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    flags = ["--no-figures", "--data-dir", str(random_data)]
+    train = ["train", *flags, "--out", str(run), "--epochs", "1", "--hidden", "8"]
+    assert CliRunner().invoke(app, [*train, "--val-size", "100"]).exit_code == 0
+    (run / "checkpoint.npz").unlink()
+    resumed = CliRunner().invoke(app, ["train", "--resume", str(run), *flags])
+    assert resumed.exit_code != 0 and len(resumed.stderr.strip().splitlines()) == 1
+    assert "nnfun report" in resumed.stderr and "--resume" not in resumed.stderr
+    assert CliRunner().invoke(app, ["report", str(run), "--no-figures"]).exit_code == 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import limit_memory
 
 from nnfun.errors import NnfunError
 from nnfun.idx import encode_idx
@@ -337,3 +339,23 @@ def test_collect_inputs_errors(tmp_path) -> None:
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(NnfunError, match="no images in this folder"):
         collect_inputs([tmp_path])
+
+
+def test_a_40_megapixel_transparent_png_is_read_in_little_memory(
+    small_run: Path, tmp_path: Path
+) -> None:
+    """`nnfun predict` on 5000x8000 RGBA within 1.5 GiB of address space: memory follows the
+    data (bands of floats), not eight bytes per channel of every pixel (2.6 GB before)."""
+    picture = np.zeros((5000, 8000, 4), np.uint8)
+    picture[1500:3500, 3800:4200] = (0, 0, 0, 255)  # a black bar on a transparent canvas
+    path = tmp_path / "big.png"
+    Image.fromarray(picture, "RGBA").save(path, compress_level=1)
+    result = subprocess.run(
+        [sys.executable, "-m", "nnfun", "predict", str(small_run), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: limit_memory(3 << 29),
+    )
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
+    assert "big.png" in result.stdout and "memory" not in result.stderr

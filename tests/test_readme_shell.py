@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import limit_memory
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 RUN = "results/20261125-131200"
@@ -109,6 +110,7 @@ def run(command: str, folder: Path, data: Path) -> str:
         capture_output=True,
         text=True,
         timeout=300,
+        preexec_fn=limit_memory,
     )
     return result.stdout
 
@@ -122,6 +124,7 @@ def serve_until_ready(command: str, folder: Path, env: dict[str, str]) -> str:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=limit_memory,
     )
     try:
         assert server.stdout is not None

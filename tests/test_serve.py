@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from conftest import limit_memory
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -213,7 +214,7 @@ def test_a_blank_picture_has_no_digit(port: int, pixels: np.ndarray) -> None:
 
 _PNG = png((np.arange(64 * 64) % 256).astype(np.uint8).reshape(64, 64))
 _BIG = png(np.zeros((4100, 4100), np.uint8))  # 16.8 M pixels, a few KB of PNG
-_HEAD = "POST /api/predict HTTP/1.1\r\nHost: x\r\n"
+_HEAD = "POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 BAD_REQUESTS: dict[str, tuple[int, bytes]] = {
     "unknown path": (404, b"GET /nope HTTP/1.1\r\n\r\n"),
     "dot-dot": (404, b"GET /../../etc/passwd HTTP/1.1\r\n\r\n"),
@@ -231,6 +232,12 @@ BAD_REQUESTS: dict[str, tuple[int, bytes]] = {
         (_HEAD + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n").encode(),
     ),
     "length not a number": (400, (_HEAD + "Content-Length: ten\r\n\r\n").encode()),
+    "length in other digits": (400, (_HEAD + "Content-Length: \u00b2\r\n\r\n").encode()),
+    "two lengths": (400, (_HEAD + "Content-Length: 2\r\nContent-Length: 3\r\n\r\nhi").encode()),
+    "length with a sign": (400, (_HEAD + "Content-Length: +2\r\n\r\nhi").encode()),
+    "another site's name": (421, b"GET /api/model HTTP/1.1\r\nHost: attacker.example\r\n\r\n"),
+    "another name, our port": (421, b"GET / HTTP/1.1\r\nHost: evil.test:8000\r\n\r\n"),
+    "two hosts": (421, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.test\r\n\r\n"),
     "negative length": (400, (_HEAD + "Content-Length: -5\r\n\r\n").encode()),
     "too long": (413, (_HEAD + f"Content-Length: {MAX_BODY + 1}\r\n\r\n").encode()),
     "empty body": (400, (_HEAD + "Content-Length: 0\r\n\r\n").encode()),
@@ -343,6 +350,7 @@ def start_serving(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        preexec_fn=limit_memory,
     )
     assert process.stdout is not None
     line = process.stdout.readline()

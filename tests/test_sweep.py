@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+from conftest import limit_memory
 from typer.testing import CliRunner
 
 from nnfun.io.datasets import load_dataset
@@ -44,6 +45,7 @@ def sweep_process(data: Path, root: Path, *extra: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=limit_memory,
     )
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pytest
+from conftest import limit_memory
 from typer.testing import CliRunner
 
 from nnfun.io import datasets
@@ -51,6 +52,7 @@ def nnfun(
         env=environment,
         cwd=cwd,
         timeout=120,
+        preexec_fn=limit_memory,
     )
 
 
@@ -172,6 +174,7 @@ def test_a_closed_pipe_ends_quietly_with_success(
             text=True,
             env={**os.environ, "COLUMNS": "80"},
             timeout=120,
+            preexec_fn=limit_memory,
         )
     finally:
         os.close(write_end)

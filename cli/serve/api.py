@@ -9,6 +9,8 @@ slow or silent client only ever holds up itself.
 from __future__ import annotations
 
 import contextlib
+import io
+import re
 import socket
 import socketserver
 import sys
@@ -16,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
 from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
@@ -27,13 +29,18 @@ import orjson
 
 from nnfun import Model
 from nnfun.errors import NnfunError
-from nnfun.io.images import decode_images
 from nnfun.recognition import read_digit
+from nnfun_cli.serve.gate import REQUEST_SECONDS, Gate, Replay, refuse
+from nnfun_cli.serve.hosts import allowed_hosts, host_problem
+from nnfun_cli.serve.pictures import (
+    SEND_ONE,
+    HttpError,
+    image_from_bytes,
+    pixels_from_json,
+)
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body accepted, in bytes: room for a phone photo as JPEG."""
-MAX_PIXELS = 4096 * 4096
-"""Largest picture accepted (width × height), checked before an image is decoded."""
 BODY_SECONDS = 30.0
 """A request body must arrive within this time, however slowly it trickles in."""
 CLIENT_TIMEOUT = 10.0
@@ -53,24 +60,9 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-_MANY_IMAGES = (b"\x93NUMPY", b"\x1f\x8b", b"\0\0")
-"""Arrays, gzip and IDX: files that may hold many images, or inflate far beyond their size."""
 _CLIENT_GONE = (BrokenPipeError, ConnectionResetError, TimeoutError)
 """What writing an answer raises when the client has left (or stopped reading)."""
 _API_METHODS = {"/api/model": "GET", "/api/predict": "POST"}
-_SEND_ONE = (
-    "send one picture as PNG, JPEG, GIF, BMP, WebP or PGM/PPM bytes, "
-    'or JSON {"pixels": [[...], ...]}'
-)
-
-
-class HttpError(Exception):
-    """A refused request: its status, a one-line reason, and the methods allowed (for 405)."""
-
-    def __init__(self, status: HTTPStatus, message: str, allow: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.allow = allow
 
 
 class Response(NamedTuple):
@@ -105,10 +97,17 @@ def static_files() -> dict[str, Response]:
     return files
 
 
-class DigitServer(ThreadingHTTPServer):
-    """A threaded HTTP server holding one model (or an ensemble), read-only, and the page's files."""
+class DigitServer(HTTPServer):
+    """An HTTP server holding one model (or an ensemble), read-only, and the page's files.
 
-    daemon_threads = True
+    Connections go through a `Gate`: a request is answered by one of a fixed set of threads
+    once its headers have arrived, so slow clients cost no thread. Only requests naming this
+    server in their `Host` header are answered (see `allowed_hosts`): a web page elsewhere
+    cannot reach it through the browser by pointing its own name at 127.0.0.1.
+    """
+
+    request_queue_size = 128
+    """The listen backlog: a hundred clients at once wait in it instead of being refused."""
 
     def __init__(
         self,
@@ -125,7 +124,29 @@ class DigitServer(ThreadingHTTPServer):
         self.busy = threading.BoundedSemaphore(BUSY_READINGS)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(address, DigitHandler)
+        self.hosts = allowed_hosts(address[0])
+        self.gate = Gate(
+            self._answer_connection, refuse, header_seconds=client_timeout, max_body=MAX_BODY
+        )
+        super().__init__(address, DigitHandler)  # on failure, server_close closes the gate
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand a new connection to the gate, which waits for its headers (never a new thread)."""
+        self.gate.admit(request, client_address)
+
+    def _answer_connection(
+        self, sock: socket.socket, address: tuple[str, int], head: bytes, since: float
+    ) -> None:
+        try:
+            DigitHandler(sock, address, self, head=head, since=since)
+        except Exception:
+            self.handle_error(sock, address)
+        finally:
+            self.shutdown_request(sock)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.gate.close()
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse-DNS lookup of the host name (slow offline)."""
@@ -139,7 +160,19 @@ class DigitServer(ThreadingHTTPServer):
 
 
 class DigitHandler(BaseHTTPRequestHandler):
-    """One connection: each request is routed, answered, and only errors are logged."""
+    """One connection: each request is routed, answered, and only errors are logged.
+
+    `head` holds the bytes the gate already read (the request line and headers, perhaps some
+    body); `since` is when the client connected, from which the whole request has
+    `REQUEST_SECONDS`.
+    """
+
+    def __init__(
+        self, request: Any, address: Any, server: Any, *, head: bytes = b"", since: float = 0.0
+    ) -> None:
+        self.head = head
+        self.deadline = (since or time.monotonic()) + REQUEST_SECONDS
+        super().__init__(request, address, server)
 
     def version_string(self) -> str:
         return "nnfun"
@@ -147,6 +180,8 @@ class DigitHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.connection.settimeout(self.app.client_timeout)
+        self.rfile.close()
+        self.rfile = io.BufferedReader(Replay(self.head, self.connection))
 
     @property
     def app(self) -> DigitServer:
@@ -186,14 +221,21 @@ class DigitHandler(BaseHTTPRequestHandler):
         raise HttpError(HTTPStatus.NOT_FOUND, f"no such page: {path}")
 
     def _answer(self, route: Callable[[str], Response]) -> None:
-        """Route the request and send the answer; refusals and surprises become JSON."""
+        """Route the request and send the answer; refusals and surprises become JSON.
+
+        Whatever a client sends gets a 4xx at worst: a request the code did not foresee is
+        answered 400 (and logged on stderr, where a bug shows).
+        """
         try:
+            self._check_host()
             response = route(urlsplit(self.path).path)
         except HttpError as error:
             response = error_response(error)
-        except Exception as exc:  # a bug, not the client's fault: still JSON, still one line
-            sys.stderr.write(f"error: {self.command} {self.path}: {exc!r}\n")
-            response = error_response(HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, "server error"))
+        except Exception as exc:
+            sys.stderr.write(f"error: {self.command} {self.path[:200]!r}: {exc!r}\n")
+            response = error_response(
+                HttpError(HTTPStatus.BAD_REQUEST, "this request could not be handled")
+            )
         try:
             self._send(response)
         except _CLIENT_GONE:
@@ -214,6 +256,8 @@ class DigitHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own refusals (bad request line, unknown method), as JSON."""
         status = HTTPStatus.METHOD_NOT_ALLOWED if code == 501 else HTTPStatus(code)
+        if status >= 500:  # e.g. 505 for HTTP/9.9: the client's mistake, so a 4xx
+            status = HTTPStatus.BAD_REQUEST
         self.close_connection = True
         self.request_version = "HTTP/1.0"  # a garbled request line still gets a status line
         reason = f"{self.command} is not a method this server knows" if code == 501 else message
@@ -228,16 +272,23 @@ class DigitHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the standard library's own log lines (timeouts, errors already answered)."""
 
+    def _check_host(self) -> None:
+        """421 unless the Host header names this server (or is absent, as HTTP/1.0 allows)."""
+        problem = host_problem(self.headers.get_all("Host") or [], self.app.hosts, self.app)
+        if problem:
+            raise HttpError(HTTPStatus.MISDIRECTED_REQUEST, problem)
+
     def _read_body(self) -> bytes:
         """The request body, bounded by `MAX_BODY` bytes and `BODY_SECONDS` seconds."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             raise HttpError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length, not chunks")
-        text = self.headers.get("Content-Length")
-        if text is None:
+        texts = self.headers.get_all("Content-Length") or []
+        if not texts:
             raise HttpError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length")
-        if not text.strip().isdigit():
-            raise HttpError(HTTPStatus.BAD_REQUEST, f"Content-Length {text!r} is not a number")
-        length = int(text)
+        if len(set(texts)) > 1 or not re.fullmatch(r"[0-9]{1,15}", texts[0].strip()):
+            shown = ", ".join(texts)[:60]
+            raise HttpError(HTTPStatus.BAD_REQUEST, f"Content-Length {shown!r} is not one number")
+        length = int(texts[0].strip())
         if length > MAX_BODY:
             raise HttpError(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -246,7 +297,7 @@ class DigitHandler(BaseHTTPRequestHandler):
         return self._read_exactly(length)
 
     def _read_exactly(self, length: int) -> bytes:
-        deadline = time.monotonic() + BODY_SECONDS
+        deadline = min(self.deadline, time.monotonic() + BODY_SECONDS)
         chunks, got = [], 0
         try:
             while got < length:
@@ -273,13 +324,20 @@ def predict(app: DigitServer, content_type: str, body: bytes) -> Response:
     media = content_type.split(";")[0].strip().lower()
     is_image = media in ("", "application/octet-stream") or media.startswith("image/")
     if media != "application/json" and not is_image:
-        raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"{media}: {_SEND_ONE}")
+        raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"{media}: {SEND_ONE}")
     with app.busy:
         picture, raw = (image_from_bytes(body), False) if is_image else pixels_from_json(body)
         try:
             seen, digit, probs = read_digit(app.params, picture, raw=raw)
         except NnfunError as exc:
             raise HttpError(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc)) from None
+        except MemoryError:
+            raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too large to read") from None
+        except Exception as exc:  # whatever the picture held, the client gets a 4xx
+            sys.stderr.write(f"error: reading a picture: {exc!r}\n")
+            raise HttpError(
+                HTTPStatus.UNPROCESSABLE_ENTITY, "this picture could not be read"
+            ) from None
     return json_response(
         {
             "digit": digit,
@@ -292,54 +350,3 @@ def predict(app: DigitServer, content_type: str, body: bytes) -> Response:
 def _rounded(values: npt.NDArray[Any], decimals: int) -> Any:
     """Nested lists of floats with `decimals` digits: short JSON, no float32 noise (0.99900001)."""
     return np.round(values.astype(np.float64), decimals).tolist()
-
-
-def image_from_bytes(body: bytes) -> npt.NDArray[Any]:
-    """Decode one picture with the same reader as `nnfun predict`, within `MAX_PIXELS`."""
-    if not body:
-        raise HttpError(HTTPStatus.BAD_REQUEST, f"the body is empty: {_SEND_ONE}")
-    if body.startswith(_MANY_IMAGES):
-        raise HttpError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"arrays and IDX files: {_SEND_ONE}")
-    try:
-        [(_, picture)] = decode_images(body, "the body", max_pixels=MAX_PIXELS)
-    except NnfunError as exc:
-        raise HttpError(HTTPStatus.UNPROCESSABLE_ENTITY, str(exc)) from None
-    return picture
-
-
-def pixels_from_json(body: bytes) -> tuple[npt.NDArray[Any], bool]:
-    """`{"pixels": [[...], ...], "raw": false}` -> (the array, raw), or a 400 saying what is wrong.
-
-    Pixels: rows (H, W) of grey values, (H, W, C) with 1-4 channels, or 784 numbers (a flat
-    28×28); 0-255, or floats in [0, 1].  `raw: true` skips the MNIST-style preprocessing.
-    """
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise HttpError(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or "pixels" not in doc or not set(doc) <= {"pixels", "raw"}:
-        raise HttpError(
-            HTTPStatus.BAD_REQUEST, 'expected a JSON object {"pixels": [[...], ...], "raw": false}'
-        )
-    raw = doc.get("raw", False)
-    if not isinstance(raw, bool):
-        raise HttpError(HTTPStatus.BAD_REQUEST, '"raw" must be true or false')
-    try:
-        array = np.array(doc["pixels"])
-    except ValueError:
-        raise HttpError(
-            HTTPStatus.BAD_REQUEST, '"pixels" rows must all be the same length'
-        ) from None
-    if array.dtype.kind not in "biuf" or not np.isfinite(array).all():
-        raise HttpError(HTTPStatus.BAD_REQUEST, '"pixels" must hold numbers only')
-    if array.shape == (784,):
-        array = array.reshape(28, 28)
-    if not (array.ndim == 2 or (array.ndim == 3 and 1 <= array.shape[2] <= 4)) or not array.size:
-        raise HttpError(
-            HTTPStatus.BAD_REQUEST,
-            f'"pixels" of shape {array.shape}: expected rows (H, W), (H, W, C) with C = 1-4, '
-            "or 784 numbers",
-        )
-    if array.shape[0] * array.shape[1] > MAX_PIXELS:
-        raise HttpError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f'"pixels" exceeds {MAX_PIXELS:,}')
-    return array, raw

@@ -55,7 +55,7 @@ from nnfun_cli.sweep.summary import (
     table,
     top_on_validation,
 )
-from nnfun_cli.sweep.trial import saved_config, trial_state
+from nnfun_cli.sweep.trial import diverged_message, saved_config, trial_state
 
 SWEEP, BASE, ENGINE = "What to vary", "Base recipe", "Where the trials run"
 
@@ -201,7 +201,7 @@ def sweep(
         if "dataset" in spec.varied():
             raise ConfigError("a sweep trains on one dataset; run one sweep per dataset")
         trials = expand(spec, base)
-        sweep_name = name or (sweep_file.stem if sweep_file else default_name(spec))
+        sweep_name = name or file.name or (sweep_file.stem if sweep_file else default_name(spec))
         sweep_dir = root / _folder_name(sweep_name)
         _check_existing(trials, sweep_dir)
         data_path = resolve_data_dir(data_dir)
@@ -209,9 +209,11 @@ def sweep(
         ends = _run(trials, sweep_dir, data_path, data, engine)
         size = ensemble if given(ctx, "ensemble") else file.ensemble or ensemble
         _summarise(sweep_name, sweep_dir, base, spec, trials, figures, size)
-        failed = [f"{name}: {end.message}" for name, end in ends.items() if end.status == "failed"]
+        failed = {name: end.message for name, end in ends.items() if end.status == "failed"}
         if failed:
-            raise fail(f"{len(failed)} trial(s) failed; first: {failed[0]}", FAILED)
+            names = ", ".join(list(failed)[:3]) + (", ..." if len(failed) > 3 else "")
+            first = next(iter(failed.values()))
+            raise fail(f"{len(failed)} trial(s) did not finish ({names}): {first}", FAILED)
 
 
 def _read_sweep_file(path: Path | None) -> SweepFile:
@@ -255,8 +257,14 @@ def _folder_name(name: str) -> str:
 
 
 def _check_existing(trials: list[Trial], sweep_dir: Path) -> None:
-    """Refuse to continue trial folders that were started with other settings."""
+    """Refuse to continue trial folders that were started with other settings, or that are
+    not folders at all (a file put in a trial's place)."""
+    for path in (sweep_dir, *(sweep_dir / t.name for t in trials)):
+        if path.exists() and not path.is_dir():
+            raise NnfunError(f"{path} is a file where a sweep folder belongs; move it away")
     for trial in trials:
+        if trial_state(sweep_dir / trial.name) == "diverged":
+            diverged_message(sweep_dir / trial.name)  # a hand-edited record: one line, up front
         saved, planned = saved_config(sweep_dir / trial.name), Config.from_dict(trial.settings)
         if saved is not None and saved != planned:
             now = planned.to_dict()
@@ -286,6 +294,10 @@ def _engine(workers: int | None, threads: int | None, scheduler: str | None) -> 
     workers = cores() if workers is None else workers
     if workers < 1 or (threads is not None and threads < 1):
         raise ConfigError("--workers and --threads must be at least 1")
+    if scheduler is not None:
+        from nnfun_cli.sweep.cluster import check_scheduler
+
+        check_scheduler(scheduler)  # before the data is read: a wrong address fails fast
     return Engine(scheduler, workers, threads or threads_per_worker(workers, cores()))
 
 

@@ -76,8 +76,10 @@ class _Worker:
             return TrialEnd("finished", resumed_from=self.resumed_from)
         if code == DIVERGED:
             return TrialEnd("diverged", message, self.resumed_from)
-        if code == INTERRUPTED or (self.told_to_stop and code == -signal.SIGINT):
+        if self.told_to_stop and code in (INTERRUPTED, -signal.SIGINT):
             return TrialEnd("interrupted", resumed_from=self.resumed_from)
+        if code == INTERRUPTED:  # stopped by someone else's signal: the trial is not done
+            return TrialEnd("failed", "its worker was stopped from outside", self.resumed_from)
         reason = f"worker ended by signal {-code}" if code < 0 else f"worker exited with {code}"
         return TrialEnd("failed", message or reason, self.resumed_from)
 

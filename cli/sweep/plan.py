@@ -23,6 +23,9 @@ from nnfun.errors import ConfigError
 from nnfun.recipes.settings import SETTINGS as TABLE
 from nnfun.recipes.settings import setting_named
 
+MAX_TRIALS = 10_000
+"""The most trials one sweep plans; a larger grid or --samples is refused before any is made."""
+MAX_SEED = 2**63 - 1
 DEFAULTS = Config()
 SETTINGS = tuple(s.name for s in TABLE)
 LIST_SEPARATOR = "+"  # inside one value of a list setting: --grid hidden=512+512,1024
@@ -113,6 +116,8 @@ def parse_range(text: str) -> tuple[str, Range]:
         raise ConfigError(f"--range is for numeric settings; give {key} values with --grid")
     try:
         return key, Range(float(low), float(high), log)
+    except ConfigError:
+        raise
     except ValueError:
         raise ConfigError(
             f"--range takes SETTING=LOW..HIGH or SETTING=log:LOW..HIGH, e.g. lr=log:0.001..0.3 (got {text!r})"
@@ -129,8 +134,14 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     low, sep, high = text.partition("..")
     try:
         if sep:
+            if int(high) < int(low) or int(high) - int(low) >= MAX_TRIALS:
+                raise ConfigError(
+                    f"--seeds {text}: LOW..HIGH needs LOW <= HIGH, at most {MAX_TRIALS:,} seeds"
+                )
             return tuple(range(int(low), int(high) + 1))
         return tuple(dict.fromkeys(int(part) for part in text.split(",") if part.strip()))
+    except ConfigError:
+        raise
     except ValueError:
         raise ConfigError(
             f"--seeds takes whole numbers, e.g. 0,1,2 or 0..4 (got {text!r})"
@@ -200,9 +211,11 @@ def _list(value: Any, key: str) -> list[Any]:
     return value
 
 
-def _whole(value: Any, key: str) -> int:
+def _whole(value: Any, key: str, high: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ConfigError(f"{key} must be a whole number >= 0 (got {value!r})")
+    if high is not None and value > high:
+        raise ConfigError(f"{key} must be at most {high:,} (got {value:,})")
     return value
 
 
@@ -231,6 +244,8 @@ def _range_from_toml(key: str, value: Any) -> Range:
         raise ConfigError(f"ranges are for numeric settings; put {key} in [grid]")
     try:
         return Range(float(value["low"]), float(value["high"]), bool(value.get("log", False)))
+    except ConfigError:
+        raise
     except (KeyError, TypeError, ValueError):
         raise ConfigError(f"range.{key} needs numbers low and high") from None
 
@@ -267,8 +282,30 @@ def trial_name(varied: Mapping[str, Any], seed: int) -> str:
     return "_".join(f"{k}-{format_value(v)}" for k, v in [*varied.items(), ("seed", seed)])
 
 
+def check_counts(spec: Spec) -> int:
+    """The number of trials `spec` asks for, or ConfigError: counts and seeds are whole numbers
+    >= 0, samples >= 1, and the sweep at most `MAX_TRIALS` trials (counted, not enumerated)."""
+    for seed in spec.seeds:
+        _whole(seed, "--seeds", MAX_SEED)
+    if spec.sample_seed is not None:
+        _whole(spec.sample_seed, "--sample-seed", MAX_SEED)
+    if spec.samples is not None and _whole(spec.samples, "--samples") < 1:
+        raise ConfigError("--samples must be at least 1")
+    configurations = (
+        spec.samples if spec.samples is not None else math.prod(len(v) for v in spec.grid.values())
+    )
+    count = configurations * max(1, len(spec.seeds))
+    if count > MAX_TRIALS:
+        raise ConfigError(
+            f"this sweep has {count:,} trials; a sweep runs at most {MAX_TRIALS:,}: vary fewer "
+            "settings, or draw some configurations with --samples"
+        )
+    return count
+
+
 def expand(spec: Spec, base: Config) -> list[Trial]:
     """Every trial of the sweep, configurations in grid (or sampling) order, seeds innermost."""
+    check_counts(spec)
     if spec.ranges and spec.samples is None:
         raise ConfigError(
             "--range draws random values: say how many configurations with --samples N"

@@ -20,11 +20,10 @@ from rich.table import Table
 
 import nnfun
 from nnfun import Config
-from nnfun.io.files import read_json
 from nnfun.io.runs import Run, load_run
 from nnfun_cli.run_display import duration, format_setting
 from nnfun_cli.sweep.plan import Trial
-from nnfun_cli.sweep.trial import DIVERGED_FILE, trial_state
+from nnfun_cli.sweep.trial import diverged_message, trial_state
 from nnfun_cli.tables import titled
 
 RANKED_BY = "best validation accuracy over the epochs, mean over seeds"
@@ -70,7 +69,7 @@ def read_result(trial: Trial, sweep_dir: Path) -> TrialResult:
     if state == "finished":
         return TrialResult(trial, state, load_run(run_dir))
     if state == "diverged":
-        return TrialResult(trial, state, None, str(read_json(run_dir / DIVERGED_FILE)["error"]))
+        return TrialResult(trial, state, None, diverged_message(run_dir))
     return TrialResult(trial, "unfinished", None)
 
 

@@ -38,6 +38,17 @@ def trial_state(run_dir: Path) -> TrialState:
     return "partial" if (run_dir / CHECKPOINT).is_file() else "new"
 
 
+def diverged_message(run_dir: Path) -> str:
+    """Why the trial diverged, from its `diverged.json`; a one-line NnfunError if that was edited."""
+    record = read_json(run_dir / DIVERGED_FILE)
+    if not isinstance(record, dict) or not isinstance(record.get("error"), str):
+        raise NnfunError(
+            f'{run_dir / DIVERGED_FILE} is damaged (expected {{"error": "..."}}); '
+            "delete it to run that trial again"
+        )
+    return str(record["error"])
+
+
 def epochs_done(run_dir: Path) -> int:
     """Finished epochs according to the folder's history.json (0 when there is none yet)."""
     try:
@@ -81,7 +92,7 @@ def run_trial(
     if state == "finished":
         return dict(read_json(run_dir / METRICS))
     if state == "diverged":
-        raise DivergedError(read_json(run_dir / DIVERGED_FILE)["error"])
+        raise DivergedError(diverged_message(run_dir))
     if saved_config(run_dir) not in (None, config):
         raise NnfunError(f"{run_dir} holds a run with other settings; move it away first")
 

@@ -10,18 +10,21 @@ from ..serialize import checkpoint_from_npz, checkpoint_to_npz
 from ..train import TrainState
 from .files import atomic_write_bytes, read_capped
 from .models import MAX_MODEL_BYTES
-from .runs import CHECKPOINT, CONFIG_TOML
+from .runs import CHECKPOINT, CONFIG_TOML, MODEL
 
 MAX_CHECKPOINT_BYTES = 4 * MAX_MODEL_BYTES + (64 << 20)
 """A checkpoint holds weights, optimizer state (Adam: two copies) and best weights, plus history."""
 
 
 class NothingToResume(NnfunError):
-    """A folder without a checkpoint; `settings` is its config.toml if the run had started."""
+    """A folder without a checkpoint; `settings` is its config.toml if the run had started,
+    `finished` whether its model is there (a finished run whose checkpoint was deleted)."""
 
-    def __init__(self, message: str, *, run_dir: Path, settings: Path | None) -> None:
+    def __init__(
+        self, message: str, *, run_dir: Path, settings: Path | None, finished: bool = False
+    ) -> None:
         super().__init__(message)
-        self.run_dir, self.settings = run_dir, settings
+        self.run_dir, self.settings, self.finished = run_dir, settings, finished
 
 
 def save_checkpoint(run_dir: Path, state: TrainState, config: Config) -> None:
@@ -34,15 +37,18 @@ def load_checkpoint(run_dir: Path) -> tuple[TrainState, Config]:
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         toml = Path(run_dir) / CONFIG_TOML
-        hint = (
-            f"it stopped before its first epoch was saved; its settings are in {toml}"
-            if toml.is_file()
-            else "is it a run folder made by nnfun train?"
-        )
+        finished = (Path(run_dir) / MODEL).is_file()
+        if finished:
+            hint = "its model is there: the run has finished, and cannot be continued"
+        elif toml.is_file():
+            hint = f"it stopped before its first epoch was saved; its settings are in {toml}"
+        else:
+            hint = "is it a run folder made by nnfun train?"
         raise NothingToResume(
             f"{run_dir} has no {CHECKPOINT} to resume from ({hint})",
             run_dir=Path(run_dir),
-            settings=toml if toml.is_file() else None,
+            settings=toml if toml.is_file() and not finished else None,
+            finished=finished,
         )
     data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     try:

@@ -59,10 +59,15 @@ def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
         raise NnfunError(f"{path} is not valid JSON ({exc})") from None
 
 
+READ_CHUNK = 1 << 20
+"""Bytes read at a time beyond the size a file declared."""
+
+
 def read_capped(path: Path, limit: int, what: str = "file") -> bytes:
     """The bytes of a regular file no larger than `limit`, or a one-line NnfunError.
 
-    Devices, pipes and folders are refused before reading (`/dev/zero` never ends).
+    Devices, pipes and folders are refused before reading (`/dev/zero` never ends). Memory
+    follows the file's real size, never the cap: a 2 GiB cap must not cost 2 GiB to read 2 KB.
     """
     path = Path(path)
     try:
@@ -72,7 +77,12 @@ def read_capped(path: Path, limit: int, what: str = "file") -> bytes:
         if info.st_size > limit:
             raise NnfunError(f"{path} is too large for a {what} ({info.st_size:,} bytes)")
         with path.open("rb") as f:
-            data = f.read(limit + 1)
+            data = f.read(info.st_size + 1)
+            while len(data) <= limit:  # the file grew since stat (or says 0 bytes, as /proc does)
+                more = f.read(min(READ_CHUNK, limit + 1 - len(data)))
+                if not more:
+                    break
+                data += more
     except FileNotFoundError:
         raise NnfunError(f"{path} does not exist") from None
     except OSError as exc:

@@ -82,7 +82,12 @@ def save_epoch(run_dir: Path, state: TrainState, config: Config) -> None:
 def finish(
     run_dir: Path, state: TrainState, parts: Split, data: Dataset
 ) -> tuple[dict[str, Any], Params]:
-    """Write `model.npz` and `metrics.json` for the finished run; return the metrics and weights."""
+    """Write `model.npz` and `metrics.json` for the finished run; return the metrics and weights.
+
+    `history.json` is written again too: a finished run resumed because a file was deleted by
+    hand gets every output back, not only the ones this step computes.
+    """
+    write_json(run_dir / HISTORY, [vars(r) for r in state.history])
     params = final_params(state)
     save_model(run_dir / MODEL, params)
     x, y, x_val, y_val = parts
@@ -112,9 +117,13 @@ def saved_weights(state: TrainState) -> dict[str, Any]:
     return {"averaged": average_of(state.opt_state) is not None, "epoch": epoch}
 
 
+DELIVERED = (MODEL, METRICS, HISTORY, CONFIG_JSON, CONFIG_TOML)
+"""What a finished run folder holds (besides its checkpoint); resuming restores any missing."""
+
+
 def is_finished(run_dir: Path) -> bool:
-    """Whether the run in `run_dir` has delivered its model and metrics."""
-    return (Path(run_dir) / MODEL).is_file() and (Path(run_dir) / METRICS).is_file()
+    """Whether the run in `run_dir` has delivered all it writes (`DELIVERED`)."""
+    return all((Path(run_dir) / name).is_file() for name in DELIVERED)
 
 
 def _saved_state(run_dir: Path, config: Config) -> TrainState | None:
@@ -175,4 +184,6 @@ def _train_and_finish(
             on_epoch(final)
     if final is None:
         raise NnfunError(f"{run_dir} holds no epochs to finish")
+    if not all((run_dir / name).is_file() for name in (CONFIG_JSON, CONFIG_TOML)):
+        write_settings(run_dir, config)  # deleted by hand: the checkpoint remembers them
     return finish(run_dir, final, parts, data)

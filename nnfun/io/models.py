@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import checks
 from ..ensemble import members
 from ..errors import ModelError, NnfunError
 from ..onnx_format import to_onnx
@@ -20,7 +22,17 @@ MAX_MODEL_BYTES = 2 << 30
 
 
 def save_model(path: str | Path, params: Params) -> Path:
-    """Write `params` to `path` as `.npz` (a folder gets `model.npz` inside); returns the file."""
+    """Write `params` to `path` as `.npz` (a folder gets `model.npz` inside); returns the file.
+
+    Only what `load_model` reads back is written: a network of finite float arrays
+    `W1, b1, ...` whose shapes chain, within `MAX_MODEL_BYTES`.
+    """
+    _check_target(path, params)
+    size = sum(a.nbytes for a in params.values())
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(
+            f"params take {size:,} bytes; a model file holds at most {MAX_MODEL_BYTES:,}"
+        )
     path = Path(path)
     file = path / MODEL if path.is_dir() else path
     atomic_write_bytes(file, params_to_npz(params))
@@ -82,8 +94,16 @@ def export_onnx(params: Params, path: str | Path) -> Path:
     Input `pixels`: `(n, 784)` float32 in [0, 1], as `scale_pixels` gives; output
     `probabilities`: `(n, 10)`. Written to a temporary name and renamed, like every nnfun file.
     """
+    _check_target(path, params)
     target = Path(path)
     if target.suffix.lower() != ".onnx":
-        raise NnfunError(f"an ONNX file's name ends in .onnx (got {target})")
+        raise NnfunError(f"path: an ONNX file's name ends in .onnx (got {target})")
     atomic_write_bytes(target, to_onnx(params, producer_version=__version__))
     return target
+
+
+def _check_target(path: object, params: Params) -> None:
+    """What every model writer checks first: a path, and a network that loads back."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file or folder name, got {checks.show(path)}")
+    checks.finite_network(params)

@@ -7,11 +7,13 @@ does not fit the data, and a network too big for a model file or for the machine
 
 from __future__ import annotations
 
+import math
 import os
 
 from ..errors import ConfigError, DataError
 from ..inference import check_fits
 from ..recipes import Config
+from ..recipes.builders import build_augmentation
 from ..train import TrainState
 from .datasets import Dataset
 from .models import MAX_MODEL_BYTES
@@ -56,6 +58,13 @@ def check_trainable(
         raise DataError(
             f"the test set has label {test_top}, but the training images stop at {top}: "
             f"the network would have no output for it"
+        )
+    pixels = data.train_x.shape[1]
+    augmentation = build_augmentation(config)
+    if augmentation is not None and augmentation.active and math.isqrt(pixels) ** 2 != pixels:
+        raise ConfigError(
+            f"augmentation moves square images; these have {pixels} pixels each",
+            setting="shift",
         )
     if start is not None:
         check_fits(start.params, data.train_x.shape[1], top + 1)
