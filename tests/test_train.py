@@ -200,6 +200,27 @@ def test_fit_is_the_recipe_built_from_parts(toy) -> None:  # type: ignore[no-unt
     assert all(np.array_equal(by_recipe.params[k], by_hand.params[k]) for k in start)
 
 
+def test_fit_uses_every_part_of_its_regularisation(toy) -> None:  # type: ignore[no-untyped-def]
+    """None by default; each of dropout, input dropout, label smoothing and augmentation counts."""
+    start = nf.recipes.init_network(CONFIG, 36, 10)
+    options = nf.recipes.fit_options(CONFIG) | {"epochs": 1}
+    assert options["regularisation"] == nf.Regularisation()
+
+    def weights(**changes: object) -> np.ndarray:
+        reg = nf.Regularisation(**changes)  # type: ignore[arg-type]
+        *_, last = nf.fit(start, *toy, **(options | {"regularisation": reg}), clock=fake_clock())
+        return last.params["W1"]
+
+    plain = weights()
+    for change in (
+        {"dropout": 0.2},
+        {"input_dropout": 0.2},
+        {"label_smoothing": 0.1},
+        {"augmentation": nf.Augmentation(shift=1.0)},
+    ):
+        assert not np.array_equal(weights(**change), plain), change
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [({"epochs": 0}, "epochs"), ({"batch_size": True}, "batch_size"), ({"epochs": 2.5}, "epochs")],
