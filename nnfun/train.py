@@ -70,7 +70,11 @@ class TrainState:
 
 @dataclass(frozen=True)
 class Regularisation:
-    """What one training step adds to plain backprop: augmentation, dropout and label smoothing."""
+    """What one training step adds to plain backprop: augmentation, dropout and label smoothing.
+
+    `fit(..., regularisation=Regularisation(dropout=0.2, augmentation=Augmentation(shift=2)))`;
+    the default, `Regularisation()`, adds nothing.
+    """
 
     augmentation: Augmentation | None = None
     dropout: float = 0.0
