@@ -41,7 +41,15 @@ from .preprocess import has_ink, to_grey, to_mnist
 from .recipes import Config
 from .recognition import Reading, read_digit
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
-from .train import EpochRecord, TrainState, final_params, fit, rng_for, train_epoch
+from .train import (
+    EpochRecord,
+    Regularisation,
+    TrainState,
+    final_params,
+    fit,
+    rng_for,
+    train_epoch,
+)
 from .version import __version__ as __version__
 
 __all__ = [
@@ -59,6 +67,7 @@ __all__ = [
     "Optimizer",
     "Params",
     "Reading",
+    "Regularisation",
     "Schedule",
     "TrainState",
     "accuracy",

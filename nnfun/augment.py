@@ -307,7 +307,7 @@ def elastic(
 
 @dataclass(frozen=True)
 class Augmentation:
-    """Augmentation strengths as one value for `fit`: the keyword arguments of `augment`.
+    """Augmentation strengths as one value (for `Regularisation`): the arguments of `augment`.
 
     `Augmentation(shift=2, rotate=10)(x, rng)` equals `augment(x, rng, shift=2, rotate=10)`;
     every strength is checked when the value is made, before any training starts.

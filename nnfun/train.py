@@ -1,6 +1,6 @@
 """The training loop, composed from the public pieces: batches -> grads -> optimizer step, per epoch.
 
-`fit` takes its parts as values (an optimizer, a schedule, optional augmentation) and is a
+`fit` takes its parts as values (an optimizer, a schedule, a `Regularisation`) and is a
 generator that yields a `TrainState` after every epoch, so the caller decides what to print, plot
 or save; the loop itself knows nothing about files or terminals. Randomness is keyed on
 `(seed, purpose, epoch)`, so epoch `e` draws the same numbers whether or not the run was resumed.
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,11 @@ class TrainState:
 
 @dataclass(frozen=True)
 class Regularisation:
-    """What one training step adds to plain backprop: augmentation, dropout and label smoothing."""
+    """What one training step adds to plain backprop: augmentation, dropout and label smoothing.
+
+    `fit(..., regularisation=Regularisation(dropout=0.2, augmentation=Augmentation(shift=2)))`;
+    the default, `Regularisation()`, adds nothing.
+    """
 
     augmentation: Augmentation | None = None
     dropout: float = 0.0
@@ -207,11 +212,19 @@ def _check_epoch(
     checks.whole("batch_size", batch_size)
     checks.whole("epoch", epoch, 0)
     checks.generator("rng", rng)
-    if not isinstance(regularisation, Regularisation):
-        raise ConfigError(
-            f"regularisation must be a Regularisation, got {checks.show(regularisation)}"
-        )
+    _checked_regularisation(regularisation)
     return x
+
+
+def _checked_regularisation(reg: Any) -> Regularisation:
+    """`reg` is a `Regularisation` (its fields were checked when it was made)."""
+    if not isinstance(reg, Regularisation):
+        hint = " (write Regularisation(dropout=..., ...))" if isinstance(reg, Mapping) else ""
+        raise ConfigError(
+            f"regularisation must be a Regularisation, got {checks.show(reg)}{hint}",
+            setting="regularisation",
+        )
+    return reg
 
 
 def _check_fit(
@@ -291,10 +304,7 @@ def fit(
     epochs: int,
     batch_size: int = 128,
     seed: int = 0,
-    augmentation: Augmentation | None = None,
-    dropout: float = 0.0,
-    input_dropout: float = 0.0,
-    label_smoothing: float = 0.0,
+    regularisation: Regularisation = Regularisation(),
     keep_best: bool = False,
     on_batch: BatchCallback | None = None,
     clock: Callable[[], float] = time.perf_counter,
@@ -303,8 +313,8 @@ def fit(
     """Train up to `epochs` epochs from `start`, yielding the state after each one.
 
     `start` is a network (a fresh run: `optimizer.init` makes its state) or a `TrainState` (a
-    resumed run continues at `start.epoch`). Epoch `e` shuffles, augments and drops out with
-    `rng_for(seed, EPOCH, e)`; the learning rate of each step is `schedule(fractional epoch)`.
+    resumed run continues at `start.epoch`). Epoch `e` shuffles, augments and drops out (as
+    `regularisation` asks; none by default) with `rng_for(seed, EPOCH, e)`; the learning rate of each step is `schedule(fractional epoch)`.
     An optimizer that averages the weights (`with_average`) has its averaged weights validated,
     kept as the best and delivered instead of the raw ones.
     With `keep_best`, `best_params` follows the best validation accuracy (see `final_params`).
@@ -324,7 +334,7 @@ def fit(
             checks.function(name, fn, "a function")
     checks.optimizer(optimizer, params)
     schedule = checks.checked_schedule(schedule)
-    reg = Regularisation(augmentation, dropout, input_dropout, label_smoothing)
+    reg = _checked_regularisation(regularisation)
     if reg.augmentation is not None and reg.augmentation.active:
         side = math.isqrt(x.shape[1])
         if side * side != x.shape[1]:

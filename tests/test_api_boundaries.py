@@ -83,6 +83,15 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "as_rows": (nf.as_rows, {"params": PARAMS, "images": X}),
     "augment": (nf.augment, {"x": XF, "rng": RNG, "shift": 1.0, "rotate": 5.0}),
     "Augmentation": (nf.Augmentation, {"shift": 1.0, "elastic_alpha": 1.0}),
+    "Regularisation": (
+        nf.Regularisation,
+        {
+            "augmentation": nf.Augmentation(shift=1.0),
+            "dropout": 0.1,
+            "input_dropout": 0.1,
+            "label_smoothing": 0.1,
+        },
+    ),
     "batches": (_first(nf.batches), {"x": X, "y": Y, "batch_size": 7}),
     "cast": (nf.cast, {"params": PARAMS, "dtype": np.float64}),
     "check_fits": (nf.check_fits, {"model": PARAMS, "inputs": 36, "classes": 10}),
@@ -111,9 +120,7 @@ CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "epochs": 1,
             "batch_size": 8,
             "seed": 0,
-            "augmentation": None,
-            "dropout": 0.1,
-            "label_smoothing": 0.0,
+            "regularisation": nf.Regularisation(dropout=0.1),
             "stop_diverged": False,
         },
     ),
@@ -346,7 +353,8 @@ FIT = CALLS["fit"][1]
             },
             "ignores the learning rate",
         ),  # fmt: skip
-        ({"augmentation": {"shift": 2}}, "Augmentation"),
+        ({"regularisation": {"dropout": 0.1}}, r"Regularisation\(dropout="),
+        ({"regularisation": nf.Augmentation(shift=2)}, "regularisation must be a Regularisation"),
         ({"batch_size": 0}, "batch_size"),
     ],
 )

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 import numpy as np
 import orjson
 import pytest
+from toy_training import CONFIG, blobs, fake_clock, run
 
 import nnfun as nf
 from nnfun.averaging import average_of, ema_decay_at, ema_init, ema_update, with_average
 from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz
 
 
-def fake_clock():  # type: ignore[no-untyped-def]
-    ticks = itertools.count()
-    return lambda: float(next(ticks))
-
-
 @pytest.fixture(scope="module")
 def toy() -> tuple[np.ndarray, ...]:
-    """A Gaussian blob per class in 36 dimensions, as uint8 'pixels'; 200 images to validate on."""
-    rng = np.random.default_rng(0)
-    centres = rng.integers(40, 216, (10, 36))
-    y = rng.integers(0, 10, 900)
-    x = np.clip(centres[y] + rng.normal(0, 60, (900, 36)), 0, 255).astype(np.uint8)
-    return x[:700], y[:700], x[700:], y[700:]
+    return blobs(noise=60)
 
 
-CONFIG = nf.Config(hidden=(32, 16), epochs=4, batch_size=32, lr=0.05, milestones=(3,), val_size=0)
 EMA = replace(CONFIG, ema_decay=0.9)
-
-
-def run(config: nf.Config, data, state=None) -> nf.TrainState:  # type: ignore[no-untyped-def]
-    *_, last = nf.recipes.fit_config(config, *data, start=state, clock=fake_clock())
-    return last
 
 
 def same(a: nf.Params, b: nf.Params) -> bool:

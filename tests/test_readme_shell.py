@@ -1,11 +1,11 @@
-"""The README's shell examples run and print what the README shows, so the two cannot drift.
+"""The shell examples of the README and docs/cli.md run and print what they show: no drift.
 
 An example is a ```text block whose first line is `$ nnfun ...`; the rest is its output, stdout
 and stderr together, as a terminal shows them. The commands run as written, in a folder laid out
 like the README's (a run in `results/20261125-131200`), on a small copy of MNIST; pictures come
 from the samples shipped with nnfun (`--samples`), as on a fresh clone.
 Output is compared by shape: numbers may differ, and so may the widths of table columns. A line
-`...` stands for any number of lines. Output that is a JSON document in the README (shown
+`...` stands for any number of lines. Output that is a JSON document on a page (shown
 indented, lists shortened) must have the same keys and value types as the real one.
 """
 
@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 from conftest import limit_memory
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ("README.md", "docs/cli.md")  # docs/cli.md: the README's JSON output, in full
 RUN = "results/20261125-131200"
 OTHER_RUN = "results/20261125-140512"
 
@@ -34,15 +35,18 @@ OTHER_RUN = "results/20261125-140512"
 class Example:
     command: str
     expected: str
-    line: int
+    where: str  # page:line
 
 
 def examples() -> list[Example]:
-    text = README.read_text(encoding="utf-8")
-    return [
-        Example(m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1)
-        for m in re.finditer(r"^```text\n\$ (nnfun[^\n]*)\n(.*?)^```", text, re.M | re.S)
-    ]
+    found = []
+    for page in PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        found += [
+            Example(m.group(1), m.group(2), f"{page}:{text.count(chr(10), 0, m.start()) + 1}")
+            for m in re.finditer(r"^```text\n\$ (nnfun[^\n]*)\n(.*?)^```", text, re.M | re.S)
+        ]
+    return found
 
 
 EXAMPLES = examples()
@@ -165,7 +169,7 @@ def test_the_readme_has_shell_examples() -> None:
         assert command in commands, commands
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[f"README.md:{e.line}" for e in EXAMPLES])
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.where for e in EXAMPLES])
 def test_readme_shell_example(sandbox: Sandbox, example: Example) -> None:
     output = sandbox.outputs.get(example.command) or run(
         example.command, sandbox.folder, sandbox.data
@@ -175,9 +179,9 @@ def test_readme_shell_example(sandbox: Sandbox, example: Example) -> None:
     if start is None:
         actual = [line for line in output.splitlines() if line.strip()]
         wanted = [line for line in expected if line.strip()]
-        assert lines_match(actual, wanted), f"README.md:{example.line}: the output is\n{output}"
+        assert lines_match(actual, wanted), f"{example.where}: the output is\n{output}"
         return
     *before, document = output.splitlines()
-    assert lines_match(before, expected[:start]), f"README.md:{example.line}:\n{output}"
+    assert lines_match(before, expected[:start]), f"{example.where}:\n{output}"
     problems = same_structure(json.loads(document), json.loads("\n".join(expected[start:])))
-    assert not problems, f"README.md:{example.line}: {problems}\n{output}"
+    assert not problems, f"{example.where}: {problems}\n{output}"

@@ -36,34 +36,24 @@ def server(small_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         assert code == 0 and "Traceback" not in err, err
 
 
-def test_slow_clients_cannot_starve_the_server(server: int) -> None:
-    """300 clients send a byte of their headers now and then; others are answered at once."""
-    slow = [socket.create_connection(("127.0.0.1", server)) for _ in range(SLOW_CLIENTS)]
-    try:
-        for sock in slow:
-            sock.sendall(b"GET /api/model HTTP/1.1\r\n")
-        for _ in range(3):
-            for sock in slow:
-                sock.sendall(b"X")  # a header that never ends
-            start = time.monotonic()
-            answer = request(server, "GET", "/api/model")
-            assert answer.status == 200 and time.monotonic() - start < 1.0
-            time.sleep(0.3)
-    finally:
-        for sock in slow:
-            sock.close()
-
-
-def test_slow_bodies_cannot_starve_the_server(server: int) -> None:
-    """As many clients send their headers at once and then their body a byte at a time."""
-    head = b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n"
+@pytest.mark.parametrize(
+    "head, dribble",
+    [
+        (b"GET /api/model HTTP/1.1\r\n", b"X"),  # a header that never ends
+        (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n", b"x"),
+    ],
+    ids=["headers", "bodies"],
+)
+def test_slow_clients_cannot_starve_the_server(server: int, head: bytes, dribble: bytes) -> None:
+    """300 clients send their `head`, then a byte now and then (of their headers, or of their
+    body once the headers are complete); others are answered at once."""
     slow = [socket.create_connection(("127.0.0.1", server)) for _ in range(SLOW_CLIENTS)]
     try:
         for sock in slow:
             sock.sendall(head)
         for _ in range(3):
             for sock in slow:
-                sock.sendall(b"x")
+                sock.sendall(dribble)
             start = time.monotonic()
             answer = request(server, "GET", "/api/model")
             assert answer.status == 200 and time.monotonic() - start < 1.0

@@ -131,7 +131,7 @@ def test_ctrl_c_then_rerun_finishes_with_the_same_results(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    """A Dask cluster of 2 worker processes, 1 thread each, on 127.0.0.1, set up as the README says."""
+    """A Dask cluster of 2 worker processes, 1 thread each, on 127.0.0.1, set up as docs/sweeps.md says."""
     with (
         dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
         distributed.LocalCluster(

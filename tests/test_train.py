@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from toy_training import CONFIG, blobs, fake_clock, run
 
 import nnfun as nf
 import nnfun.network
@@ -14,19 +14,9 @@ import nnfun.sparse
 from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz
 
 
-def fake_clock():  # type: ignore[no-untyped-def]
-    ticks = itertools.count()
-    return lambda: float(next(ticks))
-
-
 @pytest.fixture(scope="module")
 def toy() -> tuple[np.ndarray, ...]:
-    """A Gaussian blob per class in 36 dimensions (6x6 images), as uint8 'pixels'."""
-    rng = np.random.default_rng(0)
-    centres = rng.integers(40, 216, (10, 36))
-    y = rng.integers(0, 10, 900)
-    x = np.clip(centres[y] + rng.normal(0, 25, (900, 36)), 0, 255).astype(np.uint8)
-    return x[:700], y[:700], x[700:], y[700:]
+    return blobs(noise=25)
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +32,6 @@ def framed(toy) -> tuple[np.ndarray, ...]:  # type: ignore[no-untyped-def]
 
 
 KERNELS = pytest.mark.parametrize("kernels", ["numpy", "numba"])
-
-
-CONFIG = nf.Config(hidden=(32, 16), epochs=4, batch_size=32, lr=0.05, milestones=(3,), val_size=0)
-
-
-def run(config: nf.Config, data, state=None) -> nf.TrainState:  # type: ignore[no-untyped-def]
-    *_, last = nf.recipes.fit_config(config, *data, start=state, clock=fake_clock())
-    return last
 
 
 def test_fit_learns(toy) -> None:  # type: ignore[no-untyped-def]
@@ -198,6 +180,27 @@ def test_fit_is_the_recipe_built_from_parts(toy) -> None:  # type: ignore[no-unt
     *_, by_hand = nf.fit(start, *toy, **nf.recipes.fit_options(config), clock=fake_clock())
     assert by_recipe.history == by_hand.history
     assert all(np.array_equal(by_recipe.params[k], by_hand.params[k]) for k in start)
+
+
+def test_fit_uses_every_part_of_its_regularisation(toy) -> None:  # type: ignore[no-untyped-def]
+    """None by default; each of dropout, input dropout, label smoothing and augmentation counts."""
+    start = nf.recipes.init_network(CONFIG, 36, 10)
+    options = nf.recipes.fit_options(CONFIG) | {"epochs": 1}
+    assert options["regularisation"] == nf.Regularisation()
+
+    def weights(**changes: object) -> np.ndarray:
+        reg = nf.Regularisation(**changes)  # type: ignore[arg-type]
+        *_, last = nf.fit(start, *toy, **(options | {"regularisation": reg}), clock=fake_clock())
+        return last.params["W1"]
+
+    plain = weights()
+    for change in (
+        {"dropout": 0.2},
+        {"input_dropout": 0.2},
+        {"label_smoothing": 0.1},
+        {"augmentation": nf.Augmentation(shift=1.0)},
+    ):
+        assert not np.array_equal(weights(**change), plain), change
 
 
 @pytest.mark.parametrize(

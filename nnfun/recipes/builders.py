@@ -20,7 +20,7 @@ from ..errors import ConfigError, ModelError
 from ..optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
 from ..params import Params, init_params, layer_sizes
 from ..schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
-from ..train import INIT, SPLIT, TrainState, fit, rng_for
+from ..train import INIT, SPLIT, Regularisation, TrainState, fit, rng_for
 from .settings import Config
 
 
@@ -64,6 +64,11 @@ def build_augmentation(c: Config) -> Augmentation | None:
     return aug if aug.active else None
 
 
+def build_regularisation(c: Config) -> Regularisation:
+    """The augmentation, dropout and label smoothing a config asks for."""
+    return Regularisation(build_augmentation(c), c.dropout, c.input_dropout, c.label_smoothing)
+
+
 class FitOptions(TypedDict):
     """The keyword arguments of `nnfun.fit` that a config sets: `fit(start, ..., **options)`."""
 
@@ -72,10 +77,7 @@ class FitOptions(TypedDict):
     epochs: int
     batch_size: int
     seed: int
-    augmentation: Augmentation | None
-    dropout: float
-    input_dropout: float
-    label_smoothing: float
+    regularisation: Regularisation
     keep_best: bool
 
 
@@ -87,10 +89,7 @@ def fit_options(c: Config) -> FitOptions:
         "epochs": c.epochs,
         "batch_size": c.batch_size,
         "seed": c.seed,
-        "augmentation": build_augmentation(c),
-        "dropout": c.dropout,
-        "input_dropout": c.input_dropout,
-        "label_smoothing": c.label_smoothing,
+        "regularisation": build_regularisation(c),
         "keep_best": c.keep_best,
     }
 
