@@ -7,6 +7,7 @@ import contextlib
 import functools
 import gzip
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ import pytest
 from nnfun.idx import encode_idx, parse_idx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A suite started in the background of a script (`make test &`, nohup) inherits SIGINT ignored,
+# and so would every nnfun process the tests start, which then could not be stopped with Ctrl-C.
+# A handler (unlike an ignored signal) is reset to the default when a child process starts.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
