@@ -30,6 +30,7 @@ from .gradient_transforms import (
     stateless,
     trace,
 )
+from .grey import to_grey
 from .inference import as_rows, check_fits, predict, predict_proba
 from .io import export_onnx, load_dataset, load_model, read_image, samples, save_model
 from .losses import cross_entropy, log_softmax, softmax, softmax_cross_entropy
@@ -37,7 +38,7 @@ from .metrics import accuracy, confusion_matrix, evaluate, per_class_accuracy
 from .network import dropout_masks, forward, forward_backward, grads
 from .optim import Optimizer, OptState, adam_init, adam_step, sgd_init, sgd_step
 from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
-from .preprocess import has_ink, to_grey, to_mnist
+from .preprocess import has_ink, to_mnist
 from .recipes import Config
 from .recognition import Reading, read_digit
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup

@@ -15,8 +15,9 @@ import numpy.typing as npt
 from . import checks
 from .ensemble import Model, members
 from .errors import ModelError, NnfunError
+from .grey import FloatImage, to_grey
 from .inference import predict_proba
-from .preprocess import FloatImage, has_ink, to_grey, to_mnist
+from .preprocess import has_ink, to_mnist
 
 
 class Reading(NamedTuple):

@@ -20,8 +20,9 @@ from hypothesis.extra import numpy as hnp
 
 from nnfun import forward, grads, init_params, sgd_init, sgd_step
 from nnfun.errors import NnfunError
+from nnfun.grey import to_grey
 from nnfun.idx import parse_idx
-from nnfun.preprocess import is_mnist_like, to_grey, to_mnist
+from nnfun.preprocess import is_mnist_like, to_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("NNFUN_DATA", REPO.parent / "shared" / "data")) / "mnist"

@@ -12,7 +12,7 @@ still reads and a text file named `.png` is refused with a clear message.  Forma
 
 One file can hold several images, so the reader returns a list of (label, array) pairs;
 labels are the path for a single image and `path[i]` for image i of a stack.  The arrays
-are raw (uint8, uint16 or float, grey or colour): `nnfun.preprocess.to_grey` and
+are raw (uint8, uint16 or float, grey or colour): `nnfun.grey.to_grey` and
 `to_mnist` understand them all.  Every problem is a one-line `NnfunError` naming the file.
 """
 
