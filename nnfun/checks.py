@@ -377,10 +377,8 @@ def diagnosed(check: Callable[..., Any]) -> Callable[[Step], Step]:
         def run(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
-            except (IndexError, KeyError, ValueError, TypeError, AttributeError, ArithmeticError):
-                check(*args, **kwargs)
-                raise
-            except NnfunError:
+            except (IndexError, KeyError, ValueError, TypeError, AttributeError, ArithmeticError,
+                    NnfunError):  # fmt: skip
                 check(*args, **kwargs)
                 raise
 

@@ -37,6 +37,21 @@ def _jit(fn: Callable[..., Any]) -> Any:
 
 
 @_jit
+def _regularised(
+    w: Scalar, g: Scalar, wd: Scalar, lo: Scalar, hi: Scalar, decay: bool, clip: bool
+) -> Scalar:
+    """One element of `optim._regularised`: `clip(w * wd + g, lo, hi)`, each step only if on."""
+    if decay:
+        g = w * wd + g
+    if clip:
+        if g < lo:
+            g = lo
+        elif g > hi:
+            g = hi
+    return g
+
+
+@_jit
 def sgd_rows(
     w: Array, grad: Array, rows: Array, velocity: Array,
     lr: Scalar, momentum: Scalar, wd: Scalar, lo: Scalar, hi: Scalar, zero: Scalar,
@@ -53,14 +68,7 @@ def sgd_rows(
     for r in range(w.shape[0]):
         has_row = k < rows.shape[0] and rows[k] == r
         for c in range(w.shape[1]):
-            g = grad[k, c] if has_row else zero
-            if decay:
-                g = w[r, c] * wd + g
-            if clip:
-                if g < lo:
-                    g = lo
-                elif g > hi:
-                    g = hi
+            g = _regularised(w[r, c], grad[k, c] if has_row else zero, wd, lo, hi, decay, clip)
             g = g * lr
             v = velocity[r, c] * momentum - g
             out_v[r, c] = v
@@ -88,14 +96,7 @@ def adam_rows(
     for r in range(w.shape[0]):
         has_row = k < rows.shape[0] and rows[k] == r
         for c in range(w.shape[1]):
-            g = grad[k, c] if has_row else zero
-            if decay:
-                g = w[r, c] * l2 + g
-            if clip:
-                if g < lo:
-                    g = lo
-                elif g > hi:
-                    g = hi
+            g = _regularised(w[r, c], grad[k, c] if has_row else zero, l2, lo, hi, decay, clip)
             new_m = m[r, c] * b1 + rest_b1 * g
             new_v = v[r, c] * b2 + g * g * rest_b2
             u = new_m / (np.sqrt(new_v / c2) + eps) / c1
