@@ -19,13 +19,14 @@ from types import MappingProxyType
 
 import numpy as np
 
-from . import checks
+from . import backend, checks
 from .errors import ConfigError
 from .optim import Optimizer, OptState
 from .params import Params, seal
 
 PREFIX = "average."
 STEP = PREFIX + "step"
+FLOATS = (np.float32, np.float64)  # the dtypes the compiled kernel takes
 
 
 def _check_decay_at(decay: float, step: int) -> None:
@@ -54,14 +55,27 @@ def _check_update(ema: Params, params: Params, decay: float) -> None:
 def ema_update(ema: Params, params: Params, decay: float) -> Params:
     """`d * ema + (1 - d) * params` for every array, as new read-only arrays (dtype kept).
 
-    `decay` is the `d` of this step (see `ema_decay_at`); the arguments are not touched.
+    `decay` is the `d` of this step (see `ema_decay_at`); the arguments are not touched. Runs
+    the compiled kernel when `nnfun.backend` has one, else `ema_reference`: the same bits.
     """
+    fast = backend.kernels()
     new = {}
     for k, a in ema.items():
-        m = np.multiply(a, decay, dtype=a.dtype)
-        m += np.multiply(params[k], 1 - decay, dtype=a.dtype)
-        new[k] = m
+        w = params[k]
+        if fast is not None and a.dtype == w.dtype in FLOATS and a.shape == w.shape:
+            new[k] = np.empty_like(a, order="C")
+            d, rest = fast.scalars(a.dtype, decay, 1 - decay)
+            fast.average_pass(a.reshape(-1), w.reshape(-1), d, rest, new[k].reshape(-1))
+        else:
+            new[k] = ema_reference(a, w, decay)
     return seal(new)
+
+
+def ema_reference(ema: np.ndarray, w: np.ndarray, decay: float) -> np.ndarray:
+    """`ema_update` on one array in NumPy, one pass per operation: `ema * d + w * (1 - d)`."""
+    m = np.multiply(ema, decay, dtype=ema.dtype)
+    m += np.multiply(w, 1 - decay, dtype=ema.dtype)
+    return m
 
 
 def with_average(optimizer: Optimizer, decay: float) -> Optimizer:

@@ -1,7 +1,8 @@
 """Compiled kernels (numba): the optimizer updates and the augmentation's resampling, one pass each.
 
 Each kernel equals a NumPy reference **bit for bit** (`sgd_rows`: `optim.sgd_reference`,
-`adam_rows`: `optim.adam_reference`, `warp_images`: the NumPy path of `augment.warp`): it does the same float
+`adam_rows`: `optim.adam_reference`, `average_pass`: `averaging.ema_reference`, `warp_images`: the
+NumPy path of `augment.warp`): it does the same float
 operations, on scalars of the arrays' dtype, in the same order, only element by element in one
 loop instead of one NumPy pass per operation (no fastmath, so nothing is reordered or fused into
 an FMA). They write into output arrays the caller allocates, and never touch their inputs.
@@ -107,6 +108,17 @@ def adam_rows(
             out_w[r, c] = u * minus_lr + w[r, c]
         if has_row:
             k += 1
+
+
+@_jit
+def average_pass(ema: Array, w: Array, decay: Scalar, rest: Scalar, out: Array) -> None:
+    """The weight average's update on flat arrays: equals `averaging.ema_reference` bit for bit.
+
+    Fuses `out = ema * decay + w * rest` (`rest = 1 - decay`, rounded to the dtype as NumPy
+    does): one read of each input and one write, where NumPy makes two products and a sum.
+    """
+    for i in range(ema.shape[0]):
+        out[i] = ema[i] * decay + w[i] * rest
 
 
 @_jit

@@ -48,10 +48,15 @@ def sparse_grads(params: nf.Params, rng: np.random.Generator) -> dict[str, Any]:
 
 
 def train(
-    name: str, kernels: str, monkeypatch: pytest.MonkeyPatch, dtype: type, rows: bool
+    name: str,
+    kernels: str,
+    monkeypatch: pytest.MonkeyPatch,
+    dtype: type,
+    rows: bool,
+    average: float = 0.0,
 ) -> tuple[nf.Params, nf.OptState]:
     monkeypatch.setenv(backend.VARIABLE, kernels)
-    opt = optimizer(name)
+    opt = optimizer(name) if not average else nf.with_average(optimizer(name), average)
     params = nf.init_params((50, 24, 10), np.random.default_rng(0), dtype)
     state = opt.init(params)
     rng = np.random.default_rng(1)
@@ -76,6 +81,33 @@ def test_compiled_updates_equal_the_numpy_reference_bit_for_bit(
     reference = train(name, "numpy", monkeypatch, dtype, rows)
     compiled = train(name, "numba", monkeypatch, dtype, rows)
     assert same_bits(reference[0], compiled[0]) and same_bits(reference[1], compiled[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["nesterov", "adamw"])
+def test_the_compiled_weight_average_equals_the_numpy_reference(
+    name: str, dtype: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With EMA (decay warming up to 0.9, so 1 - d takes many roundings), state and all."""
+    reference = train(name, "numpy", monkeypatch, dtype, True, average=0.9)
+    compiled = train(name, "numba", monkeypatch, dtype, True, average=0.9)
+    assert any(k.startswith("average.") for k in compiled[1])
+    assert same_bits(reference[0], compiled[0]) and same_bits(reference[1], compiled[1])
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.1, 0.5, 0.9, 0.999, 0.9995, 1 - 2**-30])
+def test_one_average_update_equals_the_reference(
+    decay: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(5)
+    ema = nf.freeze({"W": rng.standard_normal((7, 5)).astype(np.float32), "b": np.ones(5)})
+    params = nf.freeze({"W": rng.standard_normal((7, 5)).astype(np.float32), "b": np.zeros(5)})
+    results = []
+    for kernels in ("numpy", "numba"):
+        monkeypatch.setenv(backend.VARIABLE, kernels)
+        results.append(nf.ema_update(ema, params, decay))
+    assert same_bits(*results)
+    assert results[1]["W"].dtype == np.float32 and not results[1]["W"].flags.writeable
 
 
 def test_the_comparison_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
