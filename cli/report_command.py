@@ -17,11 +17,7 @@ from nnfun_cli.loading_display import load_test_images
 from nnfun_cli.options import DataDir, RunDir
 from nnfun_cli.run_display import describe_run
 from nnfun_cli.shell import err, out, user_errors
-from nnfun_cli.tables import confusion_table, per_digit_table, sparkline
-
-
-def _percent(value: Any) -> str:
-    return f"{value:.2%}" if isinstance(value, int | float) else "-"
+from nnfun_cli.tables import confusion_table, per_digit_table, percent, sparkline
 
 
 def report(
@@ -101,7 +97,7 @@ def _print_summary(run: Run) -> None:
             "test accuracy ",
             (f"{run.test_accuracy:.2%}", "bold"),
             f"   loss {loss:.4f}" if isinstance(loss, int | float) else "",
-            f"   (train {_percent(m.get('train_accuracy'))}, val {_percent(m.get('val_accuracy'))})",
+            f"   (train {percent(m.get('train_accuracy'))}, val {percent(m.get('val_accuracy'))})",
         )
     )
     val = run.column("val_accuracy")

@@ -22,12 +22,18 @@ def titled(title: str, table: Table, caption: str | None = None) -> Group:
     return Group(Text(title, style="table.title"), table, *lines)
 
 
+def percent(value: object, width: int = 0) -> str:
+    """`95.12%` for a finite number, `-` for None or NaN (a run without validation), right-aligned."""
+    finite = isinstance(value, int | float) and math.isfinite(value)
+    return f"{value:{width}.2%}" if finite else "-".rjust(width)
+
+
 def epoch_line(r: EpochRecord, epochs: int) -> str:
     """`epoch  3/80  loss 0.1910  train 94.62%  val 95.12%  lr 0.01  1.7s`."""
     width = len(str(epochs))
     return (
         f"epoch {r.epoch:>{width}}/{epochs}  loss {r.train_loss:.4f}  train {r.train_accuracy:6.2%}  "
-        f"val {r.val_accuracy:6.2%}  lr {r.lr:.3g}  {r.seconds:.1f}s"
+        f"val {percent(r.val_accuracy, 6)}  lr {r.lr:.3g}  {r.seconds:.1f}s"
     )
 
 

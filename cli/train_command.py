@@ -31,7 +31,7 @@ from nnfun_cli.options import (
     with_setting_options,
 )
 from nnfun_cli.shell import INTERRUPTED, emit, err, fail, out, user_errors
-from nnfun_cli.tables import titled
+from nnfun_cli.tables import percent, titled
 
 RUN = "Run"
 
@@ -194,7 +194,7 @@ def _run_and_report(
             "test accuracy ",
             (f"{metrics['test_accuracy']:.2%}", "bold"),
             f"  (train {metrics['train_accuracy']:.2%}, "
-            f"val {metrics['val_accuracy'] or float('nan'):.2%}, "
+            f"val {percent(metrics['val_accuracy'])}, "
             f"{metrics['train_seconds']:.0f} s of training)",
         )
     )

@@ -302,3 +302,17 @@ def test_a_finished_run_without_its_checkpoint_is_not_sent_round_in_circles(
     assert resumed.exit_code != 0 and len(resumed.stderr.strip().splitlines()) == 1
     assert "nnfun report" in resumed.stderr and "--resume" not in resumed.stderr
     assert CliRunner().invoke(app, ["report", str(run), "--no-figures"]).exit_code == 0
+
+
+def test_a_run_without_validation_shows_a_dash_not_nan(small_mnist: Path, tmp_path: Path) -> None:
+    """--val-size 0 trains on every training image: each line says `val -`, never `nan%`."""
+    run = tmp_path / "run"
+    code, out, err = invoke(
+        "train", "--data-dir", small_mnist, "--epochs", "1", "--hidden", "16",
+        "--val-size", "0", "--out", run, "--no-figures",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "nan" not in (out + err).lower()
+    assert "val      -" in out + err and "val -," in out
+    code, out, err = invoke("report", run, "--data-dir", small_mnist)
+    assert code == 0 and "nan" not in (out + err).lower(), out + err
