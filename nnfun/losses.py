@@ -48,10 +48,13 @@ def softmax_cross_entropy(
 
     The target `q` is one-hot (optionally smoothed: `(1 - s) onehot + s / K`), and the gradient is
     the famous `dL/dz = (softmax(z) - q) / n`: the log cancels the exp of the softmax.
+    Labels are checked to lie in `0..k-1` on every call (two reductions, ~1.6 us for 128).
     """
     if not isinstance(logits, np.ndarray) or logits.dtype.kind != "f":  # ints would wrap around
         logits = _logits(logits)
-    n, k = logits.shape
+    n, k, labels = *logits.shape, np.asarray(labels)
+    if n and not (labels.min() >= 0 and labels.max() < k):  # -1 would pick the last class
+        checks.labels("labels", labels, n, k, of="logits")
     rows = np.arange(n)
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
