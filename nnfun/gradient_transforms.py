@@ -21,7 +21,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from . import checks
+from . import checks, scalars
 from .errors import ConfigError, NnfunError
 from .optim import Optimizer, OptState
 from .params import Params, freeze, seal
@@ -64,6 +64,7 @@ def stateless(
     """
     checks.function("fn", fn, "a function (updates, params, lr) -> new updates")
 
+    @scalars.checked
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
     ) -> tuple[Params, OptState]:
@@ -222,6 +223,7 @@ def trace(momentum: float = 0.9, nesterov: bool = False) -> GradientTransformati
     def init(params: Params) -> OptState:
         return seal({f"velocity.{k}": np.zeros_like(w) for k, w in params.items()})
 
+    @scalars.checked
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
     ) -> tuple[Params, OptState]:
@@ -259,6 +261,7 @@ def scale_by_adam(
         state["step"] = np.zeros((), dtype=np.int64)
         return seal(state)
 
+    @scalars.checked
     def update(
         updates: Params, state: OptState, params: Params, *, lr: float
     ) -> tuple[Params, OptState]:
@@ -300,6 +303,7 @@ def as_optimizer(transform: GradientTransformation) -> Optimizer:
         raise TypeError("transform is already an Optimizer: pass it to fit as it is")
     _transformation("transform", transform)
 
+    @scalars.checked
     def step(
         params: Params, grads: Params, state: OptState, *, lr: float
     ) -> tuple[Params, OptState]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from . import checks
+from . import checks, scalars
 from .errors import ConfigError
 
 Schedule = Callable[[float], float]
@@ -19,7 +19,12 @@ Schedule = Callable[[float], float]
 def constant(lr: float) -> Schedule:
     """`lr(t) = lr`."""
     lr = checks.number("lr", lr, 0.0)
-    return lambda t: lr
+
+    @scalars.checked
+    def rate(t: float) -> float:
+        return lr
+
+    return rate
 
 
 def step_decay(lr: float, milestones: Sequence[int] = (30, 50, 65), gamma: float = 0.1) -> Schedule:
@@ -29,7 +34,12 @@ def step_decay(lr: float, milestones: Sequence[int] = (30, 50, 65), gamma: float
     if isinstance(milestones, str | bytes) or not isinstance(milestones, Sequence):
         raise ConfigError(f"milestones must be a list of epochs, got {checks.show(milestones)}")
     points = tuple(sorted(checks.number("milestones", m, 0.0) for m in milestones))
-    return lambda t: lr * gamma ** sum(t >= m for m in points)
+
+    @scalars.checked
+    def rate(t: float) -> float:
+        return lr * gamma ** sum(t >= m for m in points)
+
+    return rate
 
 
 def cosine(lr: float, epochs: float, final_lr: float = 0.0) -> Schedule:
@@ -37,9 +47,12 @@ def cosine(lr: float, epochs: float, final_lr: float = 0.0) -> Schedule:
     lr = checks.number("lr", lr, 0.0)
     epochs = checks.number("epochs", epochs, 0.0, above=True)
     final_lr = checks.number("final_lr", final_lr, 0.0)
-    return lambda t: (
-        final_lr + (lr - final_lr) * (1 + math.cos(math.pi * min(t, epochs) / epochs)) / 2
-    )
+
+    @scalars.checked
+    def rate(t: float) -> float:
+        return final_lr + (lr - final_lr) * (1 + math.cos(math.pi * min(t, epochs) / epochs)) / 2
+
+    return rate
 
 
 def warmup(schedule: Schedule, epochs: float, start: float = 0.01) -> Schedule:
@@ -53,7 +66,12 @@ def warmup(schedule: Schedule, epochs: float, start: float = 0.01) -> Schedule:
     start = checks.number("start", start, 0.0, 1.0)
     if epochs == 0:
         return schedule
-    return lambda t: schedule(t) * (start + (1 - start) * min(1.0, max(t, 0.0) / epochs))
+
+    @scalars.checked
+    def rate(t: float) -> float:
+        return schedule(t) * (start + (1 - start) * min(1.0, max(t, 0.0) / epochs))
+
+    return rate
 
 
 def one_cycle(
@@ -72,6 +90,7 @@ def one_cycle(
     start, top = max_lr / div, peak * epochs
     end = start / final_div
 
+    @scalars.checked
     def lr(t: float) -> float:
         if t < top:
             return start + (max_lr - start) * (1 - math.cos(math.pi * t / top)) / 2
