@@ -9,6 +9,11 @@ a NaN momentum is refused by name instead of silently filling the weights with N
 `float`, `int` or `bool` (or `... | None`) gets the rule kept here under its name, and one
 without a rule stops the import, so a new scalar parameter cannot go unchecked. Arguments left
 at their defaults are the library's own and are not checked again.
+
+The price, measured with timeit around a step that does nothing (min of 5 runs, alternating
+with the code before these checks): `sgd_step` with the five scalars a recipe binds pays 0.4 to
+0.9 us more per call, one positional scalar (`checks.diagnosed`) 0.1 to 0.3 us. On the seed
+network (784-1024-10) `sgd_step` itself takes ~560 us and backprop of 128 images ~4 ms.
 """
 
 from __future__ import annotations
@@ -29,7 +34,12 @@ Fn = TypeVar("Fn", bound=Callable[..., Any])
 
 
 def within(
-    low: float, high: float = math.inf, *, above: bool = False, below: bool = False, off: bool = False
+    low: float,
+    high: float = math.inf,
+    *,
+    above: bool = False,
+    below: bool = False,
+    off: bool = False,
 ) -> Rule:
     """A finite number in [low, high], open at `low` with `above` and at `high` with `below`;
     with `off`, None too (the setting is off).
@@ -37,7 +47,9 @@ def within(
     A float strictly inside, or at a closed end, passes with two comparisons (NaN and the
     infinities fail both); anything else goes to `checks.number`, which accepts or names it.
     """
-    ends = tuple(e for e, shut in ((low, not above), (high, not below)) if shut and math.isfinite(e))
+    ends = tuple(
+        e for e, shut in ((low, not above), (high, not below)) if shut and math.isfinite(e)
+    )
 
     def rule(name: str, value: Any) -> None:
         if type(value) is float and (low < value < high or value in ends):
