@@ -159,9 +159,7 @@ def random_search(values: dict[str, list[Any]], trials: int = 12) -> list[TrialR
 
 
 def setting_panels(fig: Any) -> list[Any]:
-    return [
-        ax for ax in fig.get_axes() if ax.get_title("left").startswith("Validation accuracy against")
-    ]
+    return [ax for ax in fig.get_axes() if ax.get_title("left").startswith("Accuracy against")]
 
 
 @pytest.mark.parametrize("count", [5, 7, 8])
@@ -174,9 +172,7 @@ def test_every_varied_setting_gets_a_panel_in_rows_of_four(
     (fig,) = figures
     renderer = fig.canvas.get_renderer()
     panels = setting_panels(fig)
-    assert [ax.get_title("left") for ax in panels] == [
-        f"Validation accuracy against {k}" for k in varied
-    ]
+    assert [ax.get_title("left") for ax in panels] == [f"Accuracy against {k}" for k in varied]
     rows: dict[float, int] = {}
     for ax in panels:
         y = round(ax.get_window_extent(renderer).y0)
