@@ -185,6 +185,13 @@ def test_every_varied_setting_gets_a_panel_in_rows_of_four(
     assert all(area.x0 <= b.x0 and b.x1 <= area.x1 and b.y1 <= area.y1 for b in boxes)
     (curves,) = epoch_axes(fig)
     assert curves.get_tightbbox(renderer).y1 < min(box.y0 for box in boxes)
+    boxes = [t.get_window_extent(renderer) for sub in fig.subfigs for t in sub.texts]  # header
+    boxes += [ax.get_tightbbox(renderer) for ax in fig.get_axes()]
+    assert all(inside(box, area) for box in boxes), [b for b in boxes if not inside(b, area)]
+
+
+def inside(box: Any, area: Any) -> bool:
+    return bool(area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1)
 
 
 def visible_tick_labels(ax: Any, renderer: Any) -> list[Any]:

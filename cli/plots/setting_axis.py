@@ -92,14 +92,14 @@ def _fit(centres: Sequence[float], widths: Sequence[float]) -> bool:
 
 
 def _kept(centres: Sequence[float], widths: Sequence[float]) -> list[bool]:
-    """Left to right, keep each label that clears the last one kept by PAD."""
+    """The last label, and left to right each label that clears the one kept before it and the last."""
     kept: list[bool] = []
-    edge = -float("inf")
-    for centre, width in zip(centres, widths, strict=True):
-        keep = centre - width / 2 >= edge + PAD
+    edge, last = -float("inf"), centres[-1] - widths[-1] / 2
+    for centre, width in zip(centres[:-1], widths[:-1], strict=True):
+        keep = centre - width / 2 >= edge + PAD and centre + width / 2 + PAD <= last
         kept.append(keep)
         edge = centre + width / 2 if keep else edge
-    return kept
+    return [*kept, True]
 
 
 def settle_labels(ax: Axes, renderer: RendererBase, used: Placement) -> bool:
