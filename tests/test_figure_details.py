@@ -225,7 +225,9 @@ def test_crowded_setting_values_get_tick_labels_that_do_not_overlap(
     sweep_figure("s", rank(results), list(settings), tmp_path / "sweep.png", grid=False)
     (fig,) = figures
     renderer = fig.canvas.get_renderer()
-    for ax in setting_panels(fig):
+    panels = setting_panels(fig)
+    assert [ax.get_xlabel() for ax in panels] == list(settings)
+    for ax in panels:
         labels = visible_tick_labels(ax, renderer)
         if ax.get_xlabel() == "ema_decay":
             assert [t.get_text() for t in labels] == [format_setting(v) for v in values]
@@ -253,6 +255,19 @@ def test_many_values_keep_their_tick_labels_apart(
     sweep_figure("s", rank(results), list(settings), tmp_path / "sweep.png", grid=False)
     (fig,) = figures
     renderer = fig.canvas.get_renderer()
-    for ax in setting_panels(fig):
+    panels = setting_panels(fig)
+    assert [ax.get_xlabel() for ax in panels] == list(settings)
+    for ax in panels:
         boxes = [label.get_window_extent(renderer) for label in visible_tick_labels(ax, renderer)]
         assert len(boxes) >= 2 and not any(a.overlaps(b) for a, b in combinations(boxes, 2))
+
+
+@pytest.mark.parametrize("values", [[1e-4, 1e-3, 1e-2], [1, 2, 3, 1000]], ids=str)
+def test_spread_positive_values_keep_a_log_axis(
+    values: list[Any], figures: list[Any], tmp_path: Path
+) -> None:
+    results = [finished({"weight_decay": v}, 0, [0.9, 0.96 + v / 1e5], 0.9) for v in values]
+    sweep_figure("s", rank(results), ["weight_decay"], tmp_path / "sweep.png", grid=True)
+    (panel,) = setting_panels(figures[0])
+    assert panel.get_xscale() == "log"
+    assert [float(t) for t in panel.get_xticks()] == [float(v) for v in values]
