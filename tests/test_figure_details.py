@@ -7,9 +7,11 @@ matplotlib figure just before it becomes a PNG.
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from test_sweep_summary import finished
 
@@ -19,7 +21,8 @@ from nnfun_cli.plots import style
 from nnfun_cli.plots.comparison import comparison
 from nnfun_cli.plots.curves import training_curves
 from nnfun_cli.plots.sweep import sweep_figure
-from nnfun_cli.sweep.summary import rank
+from nnfun_cli.run_display import format_setting
+from nnfun_cli.sweep.summary import TrialResult, rank
 
 matplotlib = pytest.importorskip("matplotlib")
 
@@ -127,3 +130,144 @@ def test_captions_name_colours_only_through_colour_word() -> None:
                     continue
                 found = words & set(node.value.lower().replace("(", " ").split())
                 assert not found, f"{path.name}:{node.lineno}: {node.value!r} names {found}"
+
+
+SETTINGS: dict[str, list[Any]] = {
+    "hidden": [(1024, 1024), (1024, 1024, 1024), (2048, 1024)],
+    "label_smoothing": [0.0, 0.05, 0.1],
+    "ema_decay": [0.0, 0.999, 0.9995],
+    "dropout": [0.0, 0.1],
+    "elastic_alpha": [0.0, 24.0, 34.0],
+    "lr": [0.0207, 0.04, 0.117],
+    "weight_decay": [1.19e-5, 5e-5, 1.98e-4],
+    "batch_size": [64, 128, 256],
+}
+
+
+def random_search(values: dict[str, list[Any]], trials: int = 12) -> list[TrialResult]:
+    """Finished trials with each setting drawn from `values`, as a random search makes them."""
+    rng = np.random.default_rng(0)
+    return [
+        finished(
+            {k: v[int(rng.integers(len(v)))] for k, v in values.items()},
+            0,
+            [0.9, 0.95 + float(rng.uniform(0, 0.04))],
+            0.9,
+        )
+        for _ in range(trials)
+    ]
+
+
+def setting_panels(fig: Any) -> list[Any]:
+    return [ax for ax in fig.get_axes() if ax.get_title("left").startswith("Accuracy against")]
+
+
+@pytest.mark.parametrize("count", [5, 7, 8])
+def test_every_varied_setting_gets_a_panel_in_rows_of_four(
+    count: int, figures: list[Any], tmp_path: Path
+) -> None:
+    varied = list(SETTINGS)[:count]
+    results = random_search({k: SETTINGS[k] for k in varied})
+    sweep_figure("s", rank(results), varied, tmp_path / "sweep.png", grid=False)
+    (fig,) = figures
+    renderer = fig.canvas.get_renderer()
+    panels = setting_panels(fig)
+    assert [ax.get_title("left") for ax in panels] == [f"Accuracy against {k}" for k in varied]
+    rows: dict[float, int] = {}
+    for ax in panels:
+        y = round(ax.get_window_extent(renderer).y0)
+        rows[y] = rows.get(y, 0) + 1
+    assert len(rows) == -(-count // 4) and max(rows.values()) <= 4, rows
+    # each panel with its title and labels: inside the figure, clear of every other panel
+    boxes = [ax.get_tightbbox(renderer) for ax in panels]
+    assert not [(a, b) for a, b in combinations(boxes, 2) if a.overlaps(b)]
+    area = fig.bbox
+    assert all(area.x0 <= b.x0 and b.x1 <= area.x1 and b.y1 <= area.y1 for b in boxes)
+    (curves,) = epoch_axes(fig)
+    assert curves.get_tightbbox(renderer).y1 < min(box.y0 for box in boxes)
+    boxes = [t.get_window_extent(renderer) for sub in fig.subfigs for t in sub.texts]  # header
+    boxes += [ax.get_tightbbox(renderer) for ax in fig.get_axes()]
+    assert all(inside(box, area) for box in boxes), [b for b in boxes if not inside(b, area)]
+
+
+def inside(box: Any, area: Any) -> bool:
+    return bool(area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1)
+
+
+def visible_tick_labels(ax: Any, renderer: Any) -> list[Any]:
+    low, high = sorted(ax.get_xlim())
+    return [
+        label
+        for label, tick in zip(ax.get_xticklabels(), ax.get_xticks(), strict=True)
+        if label.get_visible() and label.get_text() and low <= tick <= high
+    ]
+
+
+CROWDED: list[list[Any]] = [
+    [0.0, 0.999, 0.9995],
+    [1e-5, 1.1e-5, 1e-3],
+    [0.1, 0.1001, 0.5],
+    [0.0, 0.001, 0.002, 0.5, 1.0],
+    [1, 2, 3, 1000],
+]
+
+
+@pytest.mark.parametrize("values", CROWDED, ids=str)
+def test_crowded_setting_values_get_tick_labels_that_do_not_overlap(
+    values: list[Any], figures: list[Any], tmp_path: Path
+) -> None:
+    """Each value keeps its label, and no two labels of a panel touch (four panels to a row)."""
+    settings = {"ema_decay": values} | {k: SETTINGS[k] for k in ("hidden", "dropout", "lr")}
+    results = [
+        finished({k: v[i % len(v)] for k, v in settings.items()}, 0, [0.9, 0.96 + i / 1000], 0.9)
+        for i in range(len(values))
+    ]
+    sweep_figure("s", rank(results), list(settings), tmp_path / "sweep.png", grid=False)
+    (fig,) = figures
+    renderer = fig.canvas.get_renderer()
+    panels = setting_panels(fig)
+    assert [ax.get_xlabel() for ax in panels] == list(settings)
+    for ax in panels:
+        labels = visible_tick_labels(ax, renderer)
+        if ax.get_xlabel() == "ema_decay":
+            assert [t.get_text() for t in labels] == [format_setting(v) for v in values]
+        boxes = [label.get_window_extent(renderer) for label in labels]
+        overlapping = [(a, b) for a, b in combinations(boxes, 2) if a.overlaps(b)]
+        assert not overlapping, (ax.get_xlabel(), [t.get_text() for t in labels])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [float(f"{v:.3g}") for v in np.geomspace(0.02, 0.15, 12)],  # a sampled range: 12 values
+        [(w,) * d for w in (512, 1024, 2048) for d in (1, 2, 3)],  # nine long layer lists
+    ],
+    ids=["sampled-lr", "layer-lists"],
+)
+def test_many_values_keep_their_tick_labels_apart(
+    values: list[Any], figures: list[Any], tmp_path: Path
+) -> None:
+    settings = {"lr": values} | {k: SETTINGS[k] for k in ("dropout", "ema_decay", "batch_size")}
+    results = [
+        finished({k: v[i % len(v)] for k, v in settings.items()}, 0, [0.9, 0.96 + i / 1000], 0.9)
+        for i in range(len(values))
+    ]
+    sweep_figure("s", rank(results), list(settings), tmp_path / "sweep.png", grid=False)
+    (fig,) = figures
+    renderer = fig.canvas.get_renderer()
+    panels = setting_panels(fig)
+    assert [ax.get_xlabel() for ax in panels] == list(settings)
+    for ax in panels:
+        boxes = [label.get_window_extent(renderer) for label in visible_tick_labels(ax, renderer)]
+        assert len(boxes) >= 2 and not any(a.overlaps(b) for a, b in combinations(boxes, 2))
+
+
+@pytest.mark.parametrize("values", [[1e-4, 1e-3, 1e-2], [1, 2, 3, 1000]], ids=str)
+def test_spread_positive_values_keep_a_log_axis(
+    values: list[Any], figures: list[Any], tmp_path: Path
+) -> None:
+    results = [finished({"weight_decay": v}, 0, [0.9, 0.96 + v / 1e5], 0.9) for v in values]
+    sweep_figure("s", rank(results), ["weight_decay"], tmp_path / "sweep.png", grid=True)
+    (panel,) = setting_panels(figures[0])
+    assert panel.get_xscale() == "log"
+    assert [float(t) for t in panel.get_xticks()] == [float(v) for v in values]

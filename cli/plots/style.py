@@ -26,6 +26,7 @@ from nnfun.io.files import atomic_write_bytes
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure, SubFigure
+    from matplotlib.text import Text
 
 HINT = "figures skipped: pip install 'nnfun[plots]' to get them"
 
@@ -163,9 +164,27 @@ def with_header(fig: Figure, title: str, subtitle: str, inches: float = 0.64) ->
     """A bold title and a grey line under it across the top; returns the sub-figure below them."""
     height = float(fig.get_size_inches()[1])
     header, body = np.asarray(fig.subfigures(2, 1, height_ratios=[inches, height - inches])).ravel()
-    header.text(0.008, 0.9, title, va="top", ha="left", fontsize=14, fontweight="bold", color=INK)
-    header.text(0.008, 0.1, subtitle, va="bottom", ha="left", fontsize=10.5, color=MUTED)
+    for text in (
+        header.text(
+            0.008, 0.9, title, va="top", ha="left", fontsize=14, fontweight="bold", color=INK
+        ),
+        header.text(0.008, 0.1, subtitle, va="bottom", ha="left", fontsize=10.5, color=MUTED),
+    ):
+        _fit_width(text, 0.984 * fig.bbox.width)
     return body
+
+
+def _fit_width(text: Text, width: float) -> None:
+    """Shrink the font of a one-line `text` until it spans at most `width` pixels.
+
+    Rendered widths do not scale exactly with the font size (glyphs snap to pixels): measure again.
+    """
+    renderer = text.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    for _ in range(5):
+        span = text.get_window_extent(renderer).width
+        if span <= width:
+            return
+        text.set_fontsize(float(text.get_fontsize()) * 0.98 * width / span)
 
 
 def plain_log_axis(ax: Axes) -> None:

@@ -1,4 +1,4 @@
-"""`sweep.png`: validation accuracy against each varied setting, and the curves of the top trials.
+"""`sweep.png`: validation accuracy against each varied setting (rows of four), the top curves.
 
 Drawn with the shared style and colour-blind-safe palette of `plots.style` (matplotlib, optional).
 Only validation accuracy is plotted: it is what the sweep chooses by.
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnfun_cli.plots.setting_axis import Placement, order, placement, settle_labels
 from nnfun_cli.plots.style import (
     FAINT,
     MUTED,
@@ -35,16 +36,28 @@ TOP_CURVES = 5
 MAX_LINES = len(RUN_COLOURS)
 
 
+PER_ROW = 4
+"""Setting panels side by side; more settings start another row."""
+HEADER, ROW, CURVES = 0.64, 4.27, 4.49
+"""Heights in inches: the title lines, one row of setting panels, the curves panel."""
+
+
 def sweep_figure(
     name: str, ranked: Sequence[Configuration], varied: Sequence[str], path: Path, grid: bool
 ) -> Path:
     """Draw `sweep.png`; `grid` joins the configurations that differ in one setting with lines."""
-    panels = max(1, min(len(varied), 4))
+    columns, rows = _shape(len(varied))
     return render(
         path,
-        (max(11.0, 4.4 * panels), 9.4),
-        partial(_draw, name=name, ranked=list(ranked), varied=list(varied)[:4], grid=grid),
+        (max(11.0, 4.4 * columns), HEADER + ROW * rows + CURVES),
+        partial(_draw, name=name, ranked=list(ranked), varied=list(varied), grid=grid),
     )
+
+
+def _shape(panels: int) -> tuple[int, int]:
+    """Columns and rows of the setting panels: at most PER_ROW to a row (one panel at least)."""
+    columns = max(1, min(panels, PER_ROW))
+    return columns, -(-max(1, panels) // columns)
 
 
 def _label(settings: dict[str, Any]) -> str:
@@ -63,52 +76,51 @@ def _draw(
         f"{len(ranked)} configurations, {runs} runs; accuracy on the validation split "
         f"(held-out training images), the best epoch of each run. The test set is not shown here.",
     )
-    top, bottom = np.asarray(fig.subfigures(2, 1, height_ratios=[1, 1.05])).ravel()
-    axes = np.atleast_1d(top.subplots(1, max(1, len(varied))))
-    for ax, key in zip(axes, varied, strict=False):
-        _against_setting(ax, key, ranked, varied, grid)
+    columns, rows = _shape(len(varied))
+    top, bottom = np.asarray(fig.subfigures(2, 1, height_ratios=[ROW * rows, CURVES])).ravel()
+    axes = list(np.asarray(top.subplots(rows, columns, squeeze=False)).ravel())
+    for spare in axes[max(1, len(varied)) :]:
+        spare.remove()
+    _top_curves(bottom.subplots(1, 1), ranked)
     if not varied:
         _against_seed(axes[0], ranked)
-    _top_curves(bottom.subplots(1, 1), ranked)
-
-
-def _number(value: Any) -> float | None:
-    """A setting value as a number on an axis: itself, or the width of a single hidden layer."""
-    if isinstance(value, tuple | list) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _order(value: Any) -> tuple[Any, ...]:
-    """Sort key for setting values: by number, then layer lists by depth, then by name."""
-    number = _number(value)
-    if number is not None:
-        return (0, number)
-    if isinstance(value, tuple | list):
-        return (1, len(value), *value)
-    return (2, str(value))
+        return
+    used = [
+        _against_setting(ax, key, ranked, varied, grid)
+        for ax, key in zip(axes, varied, strict=False)
+    ]
+    figure.draw_without_rendering()  # laid out once, to measure the tick labels
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    for ax, key, placed in zip(axes, varied, used, strict=False):
+        if settle_labels(ax, renderer, placed):
+            ax.clear()
+            _against_setting(ax, key, ranked, varied, grid, categories=True)
 
 
 def _against_setting(
-    ax: Axes, key: str, ranked: list[Configuration], varied: list[str], grid: bool
-) -> None:
-    """Mean best validation accuracy per value of `key` (seeds as dots), one line per other setting."""
+    ax: Axes,
+    key: str,
+    ranked: list[Configuration],
+    varied: list[str],
+    grid: bool,
+    categories: bool = False,
+) -> Placement:
+    """Mean best validation accuracy per value of `key` (seeds as dots), one line per other setting.
+
+    The values sit in proportion, or evenly as ordered `categories`; returns where they went.
+    """
     values = sorted(
-        {format_setting(c.varied[key]): c.varied[key] for c in ranked}.values(), key=_order
+        {format_setting(c.varied[key]): c.varied[key] for c in ranked}.values(), key=order
     )
-    numbers = [_number(v) for v in values]
-    numeric = all(n is not None for n in numbers)
-    xs = [n if n is not None and numeric else float(i) for i, n in enumerate(numbers)]
-    where = {format_setting(v): x for v, x in zip(values, xs, strict=True)}
+    placed = placement(values, categories)
+    where = {format_setting(v): x for v, x in zip(values, placed.xs, strict=True)}
     others = [k for k in varied if k != key]
     lines: dict[tuple[Any, ...], list[Configuration]] = {}
     for c in ranked:
         lines.setdefault(tuple(c.varied[k] for k in others), []).append(c)
     join = grid and len(lines) <= MAX_LINES
     groups = (
-        sorted(lines.items(), key=lambda kv: [_order(v) for v in kv[0]]) if join else [((), ranked)]
+        sorted(lines.items(), key=lambda kv: [order(v) for v in kv[0]]) if join else [((), ranked)]
     )
     plotted: list[float] = []
     for i, (line, members) in enumerate(groups):
@@ -150,10 +162,7 @@ def _against_setting(
         zorder=6,
         label="best",
     )
-    if numeric and min(xs) > 0 and max(xs) / min(xs) >= 8:
-        ax.set_xscale("log")
-        ax.minorticks_off()
-    ax.set_xticks(xs, [format_setting(v) for v in values])
+    placed.apply(ax, [format_setting(v) for v in values])
     if plotted:
         ax.set_ylim(*zoom(np.array(plotted)))
     failed = [where[format_setting(c.varied[key])] for c in ranked if not c.best_val.values]
@@ -171,8 +180,9 @@ def _against_setting(
             label="no finished run",
         )
     ax.set(xlabel=key, ylabel="best validation accuracy (%)")
-    ax.set_title(f"Validation accuracy against {key}")
+    ax.set_title(f"Accuracy against {key}")
     ax.legend(loc="best", fontsize=9, title=others[0] if join and len(others) == 1 else None)
+    return placed
 
 
 def _against_seed(ax: Axes, ranked: list[Configuration]) -> None:
