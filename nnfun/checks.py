@@ -345,12 +345,12 @@ def stepping(step: Step) -> Step:
     naming the one that is wrong. Scalars cost < 1 us a step in all; arrays, O(size), nothing."""
     from .scalars import checker
 
-    scalars = checker(step)
+    check_scalars = checker(step)
 
     @functools.wraps(step)
     def checked(params: Any, grads: Any, state: Any, *, lr: Any, **hyper: Any) -> Any:
         learning_rate(lr, "lr")
-        scalars((), hyper)
+        check_scalars((), hyper)
         try:
             return step(params, grads, state, lr=lr, **hyper)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -379,11 +379,11 @@ def diagnosed(check: Callable[..., Any]) -> Callable[[Step], Step]:
     def wrap(fn: Step) -> Step:
         from .scalars import checker
 
-        scalars = checker(fn)
+        check_scalars = checker(fn)
 
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
-            scalars(args, kwargs)
+            check_scalars(args, kwargs)
             try:
                 return fn(*args, **kwargs)
             except (IndexError, KeyError, ValueError, TypeError, AttributeError, ArithmeticError,
