@@ -220,7 +220,7 @@ ALIASES = {
 
 STRICT = {"predict", "predict_proba", "evaluate", "as_rows", "fit", "train_epoch", "read_digit"}
 """Functions of pixels and trained networks, which refuse NaN; the others are plain maths, where
-NaN in gives NaN out (only a NaN from finite arguments is garbage there)."""
+NaN in gives NaN out (but a step's NaN setting is refused: see test_step_scalars.py)."""
 
 
 def _mentions(message: str, name: str) -> bool:
