@@ -212,21 +212,29 @@ CROWDED: list[list[Any]] = [
 ]
 
 
+def drawn_panels(
+    settings: dict[str, list[Any]], figures: list[Any], tmp_path: Path
+) -> tuple[list[Any], Any]:
+    """Draw a sweep whose trials take the settings' values in turn: its panels and renderer."""
+    trials = max(len(v) for v in settings.values())
+    results = [
+        finished({k: v[i % len(v)] for k, v in settings.items()}, 0, [0.9, 0.96 + i / 1000], 0.9)
+        for i in range(trials)
+    ]
+    sweep_figure("s", rank(results), list(settings), tmp_path / "sweep.png", grid=False)
+    (fig,) = figures
+    panels = setting_panels(fig)
+    assert [ax.get_xlabel() for ax in panels] == list(settings)
+    return panels, fig.canvas.get_renderer()
+
+
 @pytest.mark.parametrize("values", CROWDED, ids=str)
 def test_crowded_setting_values_get_tick_labels_that_do_not_overlap(
     values: list[Any], figures: list[Any], tmp_path: Path
 ) -> None:
     """Each value keeps its label, and no two labels of a panel touch (four panels to a row)."""
     settings = {"ema_decay": values} | {k: SETTINGS[k] for k in ("hidden", "dropout", "lr")}
-    results = [
-        finished({k: v[i % len(v)] for k, v in settings.items()}, 0, [0.9, 0.96 + i / 1000], 0.9)
-        for i in range(len(values))
-    ]
-    sweep_figure("s", rank(results), list(settings), tmp_path / "sweep.png", grid=False)
-    (fig,) = figures
-    renderer = fig.canvas.get_renderer()
-    panels = setting_panels(fig)
-    assert [ax.get_xlabel() for ax in panels] == list(settings)
+    panels, renderer = drawn_panels(settings, figures, tmp_path)
     for ax in panels:
         labels = visible_tick_labels(ax, renderer)
         if ax.get_xlabel() == "ema_decay":
@@ -248,15 +256,7 @@ def test_many_values_keep_their_tick_labels_apart(
     values: list[Any], figures: list[Any], tmp_path: Path
 ) -> None:
     settings = {"lr": values} | {k: SETTINGS[k] for k in ("dropout", "ema_decay", "batch_size")}
-    results = [
-        finished({k: v[i % len(v)] for k, v in settings.items()}, 0, [0.9, 0.96 + i / 1000], 0.9)
-        for i in range(len(values))
-    ]
-    sweep_figure("s", rank(results), list(settings), tmp_path / "sweep.png", grid=False)
-    (fig,) = figures
-    renderer = fig.canvas.get_renderer()
-    panels = setting_panels(fig)
-    assert [ax.get_xlabel() for ax in panels] == list(settings)
+    panels, renderer = drawn_panels(settings, figures, tmp_path)
     for ax in panels:
         boxes = [label.get_window_extent(renderer) for label in visible_tick_labels(ax, renderer)]
         assert len(boxes) >= 2 and not any(a.overlaps(b) for a, b in combinations(boxes, 2))
