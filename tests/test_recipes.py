@@ -96,3 +96,12 @@ def test_a_taken_run_folder_is_told_in_values_by_the_library_and_in_flags_by_the
         app, ["train", "--out", str(tmp_path), "--data-dir", str(random_data), "--val-size", "100"]
     )
     assert result.exit_code == 2 and "pick another --out" in result.stderr
+
+
+def test_every_shipped_recipe_describes_itself_in_a_line_that_fits_80_columns() -> None:
+    """`nnfun recipes` prints each first comment line in a table: `│ name │ text │` in 80."""
+    from nnfun.recipes import describe, recipe_names
+
+    for name in recipe_names():
+        text = describe(name)
+        assert text and len("│ " + max(recipe_names(), key=len) + " │ " + text + " │") <= 80, text
