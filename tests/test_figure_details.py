@@ -85,6 +85,30 @@ def test_the_comparison_legend_names_every_differing_setting(
         assert all(f"{key} " in label for key in changes), label
 
 
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        ({}, "test, final model"),
+        ({"keep_best": True}, "test, kept (best-validation) model"),
+        ({"ema_decay": 0.999}, "test, final averaged weights"),
+        ({"ema_decay": 0.999, "keep_best": True}, "test, kept (best-validation) averaged weights"),
+    ],
+)
+def test_the_test_star_says_which_weights_and_is_drawn_whole(
+    settings: dict[str, Any], said: str, figures: list[Any], tmp_path: Path
+) -> None:
+    """The star sits at the delivered epoch, often the last, on the axes' edge: never clipped."""
+    training_curves(a_run("r", 12, **settings), tmp_path / "curves.png")
+    stars = [
+        line
+        for ax in figures[0].get_axes()
+        for line in ax.get_lines()
+        if line.get_marker() == "*" and line.get_label().startswith("test, ")
+    ]
+    assert [line.get_label().rsplit(" (", 1)[0] for line in stars] == [said]
+    assert not stars[0].get_clip_on()
+
+
 def test_the_loss_legend_covers_no_curve(figures: list[Any], tmp_path: Path) -> None:
     """The loss panel's legend (with the learning-rate line) sits outside the plotting area."""
     training_curves(a_run("r", 30, label_smoothing=0.1), tmp_path / "curves.png")

@@ -180,7 +180,8 @@ def _draw_curves(figure: Figure, *, run: Run, sizes: Sequence[int] | None) -> No
             **val_style,
         )
     test = 100 * run.test_accuracy
-    model = "kept (best-validation) model" if run.config.get("keep_best") else "final model"
+    kept = "kept (best-validation)" if run.config.get("keep_best") else "final"
+    model = f"{kept} {'averaged weights' if run.config.get('ema_decay') else 'model'}"
     ax_acc.plot(
         [run.model_epoch()],
         [test],
@@ -190,6 +191,7 @@ def _draw_curves(figure: Figure, *, run: Run, sizes: Sequence[int] | None) -> No
         color=VERMILLION,
         markeredgecolor="white",
         zorder=5,
+        clip_on=False,  # the last epoch's star sits on the axes' edge: draw all of it
         label=f"test, {model} ({pct(run.test_accuracy)})",
     )
     # Zoom in on the interesting part: leave out the first epoch (often far below) when there are many.
