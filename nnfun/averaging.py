@@ -62,20 +62,13 @@ def ema_update(ema: Params, params: Params, decay: float) -> Params:
     new = {}
     for k, a in ema.items():
         w = params[k]
-        if fast is not None and _compiles(a, w, decay):
+        if fast is not None and a.dtype == w.dtype in FLOATS and a.shape == w.shape:
             new[k] = np.empty_like(a, order="C")
             d, rest = fast.scalars(a.dtype, decay, 1 - decay)
             fast.average_pass(a.reshape(-1), w.reshape(-1), d, rest, new[k].reshape(-1))
         else:
             new[k] = ema_reference(a, w, decay)
     return seal(new)
-
-
-def _compiles(ema: np.ndarray, w: np.ndarray, decay: float) -> bool:
-    """Whether the kernel takes these: a real decay, float arrays of one dtype and shape (anything
-    else goes to NumPy, whose error `checks.diagnosed` then explains)."""
-    real = isinstance(decay, int | float | np.integer | np.floating)
-    return real and ema.dtype == w.dtype in FLOATS and ema.shape == w.shape
 
 
 def ema_reference(ema: np.ndarray, w: np.ndarray, decay: float) -> np.ndarray:
