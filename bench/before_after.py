@@ -7,8 +7,15 @@ checks the `--before` commit out into a temporary git worktree, then runs the re
 `train_epoch` (the real training path: shuffled uint8 batches, augmentation and dropout if the
 recipe has them, forward, backward, the optimizer step) in fresh processes, alternating before / after for `--rounds` rounds of `--epochs` epochs
 each, so that a burst of other work on the machine slows both sides, not one. It prints the median
-epoch of each side and their ratio. Both sides import their own `nnfun`; the script speaks both
-APIs (before the library-first layout, `train_epoch` took a `Config`).
+epoch of each side, its milliseconds per step, and their ratio. Both sides import their own
+`nnfun`; the script speaks both APIs (before the library-first layout, `train_epoch` took a
+`Config`).
+
+A shipped recipe can change between the two commits (`best` gained a weight average and dropped
+its validation split, so its epochs have more steps and more work per step). `--same-settings`
+trains the *before* commit's recipe file on both sides, so the ratio compares code, not recipes:
+
+    python bench/before_after.py --data-dir ../shared/data --before 0e20842 --recipe best --same-settings
 """
 
 from __future__ import annotations
@@ -43,7 +50,11 @@ if hasattr(nnfun, "recipes") or hasattr(nnfun, "recipe"):  # the library-first l
         R = nnfun.recipe
         split, init, build = R.split, R.init_network, (R.optimizer, R.schedule)
         augmentation = R.augmentation
-    c = nnfun.Config() if name == "seed" else nnfun.Config.from_dict(load_recipe(name))
+    if name.endswith(".toml"):  # --same-settings: the other commit's recipe file
+        from nnfun.recipes import load_config_file
+        c = nnfun.Config.from_dict(load_config_file(name))
+    else:
+        c = nnfun.Config() if name == "seed" else nnfun.Config.from_dict(load_recipe(name))
     data = load_dataset("mnist", data_dir)
     x, y, _, _ = split(c, data.train_x, data.train_y)
     params = init(c, 784, 10)
@@ -64,7 +75,8 @@ for epoch in range(epochs):
     began = time.perf_counter()
     params, state, loss, acc = train_epoch(params, state, x, y, epoch=epoch, rng=rng_for(c.seed, EPOCH, epoch), **parts)
     times.append(time.perf_counter() - began)
-print(json.dumps({"seconds": times, "loss": loss}))
+steps = -(-len(x) // c.batch_size)
+print(json.dumps({"seconds": times, "loss": loss, "steps": steps}))
 """
 
 
@@ -88,6 +100,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--recipe", default="seed", help="seed, or a shipped recipe (best)")
+    parser.add_argument(
+        "--same-settings",
+        action="store_true",
+        help="train the --before commit's recipe file on both sides",
+    )
     args = parser.parse_args()
     data_dir = str(Path(args.data_dir).resolve())
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,22 +115,26 @@ def main() -> None:
         )
         _link_cli(before)
         try:
+            recipe = {"before": args.recipe, "after": args.recipe}
+            if args.same_settings and args.recipe != "seed":
+                recipe["after"] = str(before / "nnfun" / "recipes" / f"{args.recipe}.toml")
             sides: dict[str, list[float]] = {"before": [], "after": []}
-            losses: dict[str, object] = {}
+            last: dict[str, dict[str, object]] = {}
             for _ in range(args.rounds):
                 for name, tree in (("before", before), ("after", ROOT)):
-                    out = run_side(tree, args.epochs, data_dir, args.recipe)
-                    sides[name] += list(out["seconds"])  # type: ignore[call-overload]
-                    losses[name] = out["loss"]
+                    last[name] = run_side(tree, args.epochs, data_dir, recipe[name])
+                    sides[name] += list(last[name]["seconds"])  # type: ignore[call-overload]
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)])
     medians = {name: statistics.median(times) for name, times in sides.items()}
     for name, times in sides.items():
+        steps = int(last[name]["steps"])  # type: ignore[call-overload]
         print(
-            f"{name:6}  median {medians[name]:.3f} s/epoch  (min {min(times):.3f}, max "
-            f"{max(times):.3f}, {len(times)} epochs)  last loss {losses[name]}"
+            f"{name:6}  median {medians[name]:.3f} s/epoch = {medians[name] / steps * 1e3:.2f} "
+            f"ms/step over {steps} steps  (min {min(times):.3f}, max {max(times):.3f}, "
+            f"{len(times)} epochs)  last loss {last[name]['loss']}"
         )
-    print(f"after / before = {medians['after'] / medians['before']:.3f}")
+    print(f"after / before = {medians['after'] / medians['before']:.3f} per epoch")
 
 
 def _link_cli(tree: Path) -> None:

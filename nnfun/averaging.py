@@ -26,7 +26,6 @@ from .params import Params, seal
 
 PREFIX = "average."
 STEP = PREFIX + "step"
-FLOATS = (np.float32, np.float64)  # the dtypes the compiled kernel takes
 
 
 def _check_decay_at(decay: float, step: int) -> None:
@@ -62,7 +61,7 @@ def ema_update(ema: Params, params: Params, decay: float) -> Params:
     new = {}
     for k, a in ema.items():
         w = params[k]
-        if fast is not None and a.dtype == w.dtype in FLOATS and a.shape == w.shape:
+        if fast is not None and a.dtype == w.dtype in backend.FLOATS and a.shape == w.shape:
             new[k] = np.empty_like(a, order="C")
             d, rest = fast.scalars(a.dtype, decay, 1 - decay)
             fast.average_pass(a.reshape(-1), w.reshape(-1), d, rest, new[k].reshape(-1))

@@ -18,10 +18,14 @@ import functools
 import os
 from types import ModuleType
 
+import numpy as np
+
 from .errors import ConfigError
 
 VARIABLE = "NNFUN_KERNELS"
 CHOICES = ("auto", "numba", "numpy")
+FLOATS = (np.float32, np.float64)
+"""The dtypes the compiled kernels take; any other dtype runs the NumPy reference."""
 
 
 @functools.cache

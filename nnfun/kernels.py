@@ -1,11 +1,14 @@
-"""Compiled kernels (numba): the optimizer updates and the augmentation's resampling, one pass each.
+"""Compiled kernels (numba): the optimizer updates, the hidden layers' elementwise steps and the
+augmentation's resampling, one pass each.
 
 Each kernel equals a NumPy reference **bit for bit** (`sgd_rows`: `optim.sgd_reference`,
-`adam_rows`: `optim.adam_reference`, `average_pass`: `averaging.ema_reference`, `warp_images`: the
-NumPy path of `augment.warp`): it does the same float
+`adam_rows`: `optim.adam_reference`, `average_pass`: `averaging.ema_reference`, `bias_relu` and
+`relu_backward`: the NumPy lines of `network._activations` and `network.forward_backward_rows`,
+`warp_images`: the NumPy path of `augment.warp`): it does the same float
 operations, on scalars of the arrays' dtype, in the same order, only element by element in one
 loop instead of one NumPy pass per operation (no fastmath, so nothing is reordered or fused into
-an FMA). They write into output arrays the caller allocates, and never touch their inputs.
+an FMA). They write into output arrays the caller allocates, and never touch their inputs
+(`bias_relu` and `relu_backward` overwrite the one array the caller made for them).
 
 The gradient comes as rows: `grad[k]` is row `rows[k]` of the full gradient (`rows` sorted), and
 every other row is zero (`0.0` is added, exactly as in the reference on the dense gradient). A
@@ -119,6 +122,35 @@ def average_pass(ema: Array, w: Array, decay: Scalar, rest: Scalar, out: Array) 
     """
     for i in range(ema.shape[0]):
         out[i] = ema[i] * decay + w[i] * rest
+
+
+@_jit
+def bias_relu(z: Array, b: Array) -> None:
+    """A hidden layer's activation in place: `z = max(z + b, 0)` per element, with `b` per column.
+
+    Equals NumPy's `z += b; np.maximum(z, 0, out=z)` bit for bit: a NaN stays NaN, and -0.0
+    becomes +0.0 as `np.maximum(-0.0, 0)` gives. One pass over `z` where NumPy makes two.
+    """
+    zero = z.dtype.type(0.0)
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            r = z[i, j] + b[j]
+            if not r > 0 and r == r:
+                r = zero
+            z[i, j] = r
+
+
+@_jit
+def relu_backward(delta: Array, a: Array) -> None:
+    """The gradient through a ReLU in place: `delta = delta * (a > 0)`, 1 or 0 as a float.
+
+    Equals NumPy's `delta *= a > 0` bit for bit (the same product, so `-x * 0` stays -0.0 and a
+    NaN or infinite `delta` gives NaN), without the boolean array NumPy builds first.
+    """
+    one, zero = delta.dtype.type(1.0), delta.dtype.type(0.0)
+    for i in range(delta.shape[0]):
+        for j in range(delta.shape[1]):
+            delta[i, j] = delta[i, j] * (one if a[i, j] > 0 else zero)
 
 
 @_jit

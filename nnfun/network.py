@@ -7,11 +7,11 @@ gives the logits `z = a_{L-1} W_L + b_L` without an activation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 
 import numpy as np
 
-from . import checks
+from . import backend, checks
 from .errors import DataError
 from .losses import softmax_cross_entropy
 from .params import Params, seal
@@ -55,13 +55,18 @@ def dropout_masks(
 
 
 def _activations(
-    params: Params, x: np.ndarray, masks: Masks | None, sparse: bool = False
+    params: Params,
+    x: np.ndarray,
+    masks: Masks | None,
+    sparse: bool = False,
+    fast: ModuleType | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
     """Run the network forward, keeping each layer's input `a_{i-1}` for backprop.
 
     With `sparse`, the first layer works on the pixels the batch uses (`used_columns`) when
     they are few enough to pay: `x W1 = x[:, used] W1[used]`, as the other pixels are 0. Then
-    `inputs[0]` holds only those columns, and `used` (else None) is returned with them.
+    `inputs[0]` holds only those columns, and `used` (else None) is returned with them. With
+    `fast` (`nnfun.kernels`), bias and ReLU are one compiled pass, equal bit for bit.
     """
     layers = len(params) // 2  # W1, b1, ... (checked at the boundary, not per step)
     masks = masks or [None] * layers
@@ -75,8 +80,7 @@ def _activations(
     inputs = [a]
     for i in range(1, layers):
         a = a @ w
-        a += params[f"b{i}"]
-        np.maximum(a, 0, out=a)
+        _bias_relu(a, params[f"b{i}"], fast)
         if masks[i] is not None:
             a *= masks[i]
         inputs.append(a)
@@ -84,6 +88,23 @@ def _activations(
     logits = a @ w
     logits += params[f"b{layers}"]
     return inputs, logits, used
+
+
+def _bias_relu(z: np.ndarray, b: np.ndarray, fast: ModuleType | None) -> None:
+    """`z = relu(z + b)` in place, on the product `z` the caller just made."""
+    if fast is not None and z.ndim == 2 and z.dtype == b.dtype and z.dtype in backend.FLOATS:
+        fast.bias_relu(z, b)
+    else:
+        z += b
+        np.maximum(z, 0, out=z)
+
+
+def _relu_backward(delta: np.ndarray, a: np.ndarray, fast: ModuleType | None) -> None:
+    """`delta *= relu'(z)` in place: 1 where the unit was active (`a > 0`), else 0."""
+    if fast is not None and delta.dtype == a.dtype and delta.dtype in backend.FLOATS:
+        fast.relu_backward(delta, a)
+    else:
+        delta *= a > 0
 
 
 def forward(params: Params, x: np.ndarray, masks: Masks | None = None) -> np.ndarray:
@@ -107,7 +128,8 @@ def forward_backward_rows(
     own step: it trusts `fit`'s checks and pays for none of its own, unless something fails
     (then `check_batch` says which argument was wrong).
     """
-    inputs, logits, used = _activations(params, x, masks, sparse=True)
+    fast = backend.kernels()
+    inputs, logits, used = _activations(params, x, masks, sparse=True, fast=fast)
     loss, delta = softmax_cross_entropy(logits, y, label_smoothing)
     g: dict[str, Gradient] = {}
     for i in range(len(inputs), 0, -1):
@@ -119,7 +141,7 @@ def forward_backward_rows(
             mask = masks[i - 1] if masks else None
             if mask is not None:
                 delta *= mask  # a dropped unit passes no gradient back
-            delta *= a > 0  # relu'(z) = 1 where the unit was active, else 0
+            _relu_backward(delta, a, fast)  # relu'(z) = 1 where the unit was active, else 0
     if used is not None:  # the rows of dW1 for the used pixels; the others are zero
         g["W1"] = RowSparse(used, np.asarray(g["W1"]), params["W1"].shape)
     for grad in g.values():

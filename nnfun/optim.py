@@ -205,12 +205,7 @@ def _fits(w: np.ndarray, grad: Gradient, *state: np.ndarray) -> bool:
         same = same and values.shape == (len(rows), *w.shape[1:]) and w.ndim == 2
         same = same and (len(rows) == 0 or (rows[0] >= 0 and rows[-1] < len(w)))
         same = same and bool(np.all(rows[1:] > rows[:-1]))
-    return (
-        w.dtype in (np.float32, np.float64)
-        and values.dtype == w.dtype
-        and shape == w.shape
-        and same
-    )
+    return w.dtype in backend.FLOATS and values.dtype == w.dtype and shape == w.shape and same
 
 
 def _rows(w: np.ndarray, grad: Gradient) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -257,3 +257,83 @@ def test_warp_with_one_displacement_field_takes_the_numpy_path(
         monkeypatch.setenv(backend.VARIABLE, kernels)
         out.append(warp(x, disp_rows=field, angle=5.0))
     assert out[0].tobytes() == out[1].tobytes()
+
+
+SPECIAL = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 1e-310, -1e-310, 2.0, -3.0]
+
+
+def hidden_layer(dtype: type, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A (67, 130) product with every special value somewhere, and a bias with them too."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((67, 130)).astype(dtype)
+    b = rng.standard_normal(130).astype(dtype)
+    z.flat[rng.choice(z.size, 400, replace=False)] = np.resize(np.array(SPECIAL, dtype), 400)
+    b[: len(SPECIAL)] = SPECIAL
+    return z, b
+
+
+def numpy_bias_relu(z: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = z.copy()
+    out += b
+    np.maximum(out, 0, out=out)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bias_relu_equals_the_numpy_lines_bit_for_bit(dtype: type) -> None:
+    from nnfun import kernels
+
+    z, b = hidden_layer(dtype)
+    fused = z.copy()
+    kernels.bias_relu(fused, b)
+    assert fused.tobytes() == numpy_bias_relu(z, b).tobytes()
+    assert np.isnan(fused).any() and (fused == 0).any() and (fused > 0).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_backward_equals_the_numpy_line_bit_for_bit(dtype: type) -> None:
+    from nnfun import kernels
+
+    delta, _ = hidden_layer(dtype, seed=1)
+    a = numpy_bias_relu(*hidden_layer(dtype, seed=2))
+    expected = delta.copy()
+    with np.errstate(invalid="ignore"):  # inf * 0
+        expected *= a > 0
+    fused = delta.copy()
+    kernels.relu_backward(fused, a)
+    assert fused.tobytes() == expected.tobytes()
+    assert np.signbit(expected[expected == 0]).any()  # -x * 0 = -0.0 is among the cases
+
+
+def test_the_layer_comparison_can_fail() -> None:
+    """A ReLU written as `where(r > 0, r, 0)` turns NaN into 0: the bitwise comparison sees it."""
+    z, b = hidden_layer(np.float32)
+    r = z + b
+    assert np.where(r > 0, r, 0).tobytes() != numpy_bias_relu(z, b).tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_training_step_with_compiled_layers_equals_the_reference(
+    dtype: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loss, every gradient and the logits of `forward_backward_rows`, three hidden layers,
+    dropout and label smoothing: the same bits on both paths."""
+    from nnfun import kernels
+
+    params = nf.init_params((40, 64, 32, 16, 10), np.random.default_rng(3), dtype)
+    rng = np.random.default_rng(4)
+    x = (rng.random((50, 40)) * (rng.random((50, 40)) > 0.5)).astype(dtype)
+    y = rng.integers(0, 10, 50)
+    masks = nf.dropout_masks((40, 64, 32, 16, 10), 50, rng, rate=0.2, dtype=dtype)
+    calls: list[str] = []
+    for name in ("bias_relu", "relu_backward"):
+        real = getattr(kernels, name)
+        monkeypatch.setattr(kernels, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
+    out = []
+    for choice in ("numpy", "numba"):
+        monkeypatch.setenv(backend.VARIABLE, choice)
+        loss, g, logits = nf.network.forward_backward_rows(params, x, y, masks, 0.1)
+        out.append([np.asarray(loss, dtype=np.float64), logits, *(g[k] for k in params)])
+    assert calls.count("bias_relu") == 3 and calls.count("relu_backward") == 3
+    for ref, fast in zip(*out, strict=True):
+        assert ref.tobytes() == fast.tobytes()
