@@ -1,11 +1,13 @@
-"""Which implementation runs the optimizer updates: compiled kernels, or the NumPy reference.
+"""Which implementation runs the elementwise passes of training (the optimizer updates, the
+hidden layers' bias + ReLU and its gradient, the augmentation's resampling, the weight average):
+compiled kernels, or the NumPy reference.
 
-The environment variable `NNFUN_KERNELS` decides, at every update:
+The environment variable `NNFUN_KERNELS` decides, at every step:
 
 - unset or `auto`: the compiled kernels of `nnfun.kernels` when numba is importable (the extra
   `nnfun[fast]`), else NumPy;
-- `numpy`: always the NumPy reference in `nnfun.optim` (readable, and the definition the
-  kernels must equal bit for bit);
+- `numpy`: always the NumPy reference (in `nnfun.optim`, `nnfun.network`, ...: readable, and
+  the definition the kernels must equal bit for bit);
 - `numba`: the kernels, and a ConfigError if numba is missing.
 
 Both give the same weights bit for bit; only the speed differs. The kernels module is imported
