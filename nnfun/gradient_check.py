@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,6 @@ def check_options(
             f"a gradient check takes at most {MAX_PARAMETERS:,}",
         ),
         (not 1 <= batch <= 10_000, "batch", "must be between 1 and 10,000"),
-        (not (math.isfinite(eps) and 0 < eps <= 1), "eps", f"must be in (0, 1] (got {eps})"),
         (
             not (math.isfinite(tolerance) and tolerance >= 0),
             "tolerance",
@@ -45,6 +45,12 @@ def check_options(
     for bad, name, problem in problems:
         if bad:
             raise ConfigError(f"{name} {problem}", setting=name)
+    finite_difference_step(eps)
+
+
+def finite_difference_step(eps: Any) -> float:
+    """`eps` as a float in (0, 1]: a step of 0 divides by zero, and past 1 it measures nothing."""
+    return checks.number("eps", eps, 0.0, 1.0, above=True)
 
 
 def extended_precision() -> bool:
@@ -70,7 +76,7 @@ def numerical_grads(
     label_smoothing: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Central differences `dL/dw ~ (L(w + eps) - L(w - eps)) / (2 eps)` for every parameter element."""
-
+    eps = finite_difference_step(eps)
     check_batch(params, x, y, masks, label_smoothing)
 
     def loss(p: Params) -> np.floating:
@@ -108,6 +114,7 @@ def gradcheck(
     `np.longdouble` is only float64 (MSVC, Apple silicon; see `extended_precision`), expect
     errors around 1e-5 on small gradient entries even for a correct backprop.
     """
+    eps = finite_difference_step(eps)
     analytic = grads(params, x, y, masks, label_smoothing)[1]
     wide = cast(params, np.longdouble)
     wide_masks = (

@@ -126,7 +126,7 @@ def test_what_the_messages_say(files: Files) -> None:
         (("eval", files.models / "bomb.npz"), "more than the"),
         (("train", "--resume", files.run, "--data-dir", files.data), "already finished"),
         (("train", "--resume", files.checkpoints / "resumable", "--out", "x"), "drop --out"),
-        (("gradcheck", "--eps", "nan"), "--eps must be in (0, 1]"),
+        (("gradcheck", "--eps", "nan"), "--eps must be a finite number in (0, 1]"),
         (
             (
                 "train",

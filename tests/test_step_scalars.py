@@ -227,3 +227,33 @@ def test_labels_at_the_ends_of_the_range_are_taken() -> None:
     y[:2] = 0, 9
     loss, g, _ = nf.forward_backward(PARAMS, XF, y)
     assert math.isfinite(loss) and all(np.isfinite(a).all() for a in g.values())
+
+
+BAD_STEPS = [
+    math.nan,
+    math.inf,
+    -math.inf,
+    0.0,
+    -1e-6,
+    1.5,
+    "1e-6",
+    True,
+    None,
+    np.float64(math.nan),
+]
+"""Finite-difference steps `gradcheck` and `numerical_grads` must refuse: their rule is (0, 1]."""
+
+
+@pytest.mark.parametrize("name", sorted(NOT_STEPS))
+@pytest.mark.parametrize("value", BAD_STEPS, ids=repr)
+def test_a_gradient_check_refuses_a_bad_step_by_name(name: str, value: Any) -> None:
+    problem = outcome(getattr(nf, name), {"params": PARAMS, "x": XF[:4], "y": Y[:4]}, "eps", value)
+    assert problem is None, f"{name}: {problem}"
+
+
+def test_every_scalar_of_a_gradient_check_is_covered() -> None:
+    """`eps` has its own cases above, `label_smoothing` its per-step rule: nothing else is left."""
+    for name in NOT_STEPS:
+        assert set(scalar_parameters(getattr(nf, name))) == {"eps", "label_smoothing"}, name
+        good = getattr(nf, name)(PARAMS, XF[:4], Y[:4], eps=0.5, label_smoothing=0.1)
+        assert set(good) == set(PARAMS)
