@@ -235,7 +235,20 @@ def report(
         verdict = "[green]met[/]" if ratio <= target else "[red]missed[/]"
         console.print(f"{label}: [bold]{ratio:.2f}x[/] (target <= {target}x) {verdict}")
         figures[label] = ratio
+    for other in ["limit", *peers]:
+        paired = paired_ratios(times["nnfun"], times[other])
+        figures[f"nnfun / {other}, per round"] = paired
+        console.print(
+            f"[dim]nnfun / {other}, epoch by epoch in the same round: median "
+            f"{statistics.median(paired):.2f}x, {min(paired):.2f}–{max(paired):.2f}x[/]"
+        )
     return figures
+
+
+def paired_ratios(mine: list[float], theirs: list[float]) -> list[float]:
+    """nnfun's epoch over the other side's epoch of the same round: a burst of other work on the
+    machine slows both epochs of a round alike, so these vary less than the medians' ratio."""
+    return [a / b for a, b in zip(mine, theirs, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> int:
