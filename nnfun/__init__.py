@@ -41,10 +41,10 @@ from .params import Params, cast, freeze, init_params, layer_sizes, num_layers
 from .preprocess import has_ink, to_mnist
 from .recipes import Config
 from .recognition import Reading, read_digit
+from .regularisation import Regularisation
 from .schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
 from .train import (
     EpochRecord,
-    Regularisation,
     TrainState,
     final_params,
     fit,

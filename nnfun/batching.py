@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -10,6 +12,7 @@ from . import checks
 from .errors import DataError
 
 SCALE = np.float32(1 / 255)
+T = TypeVar("T")
 
 
 def scale_pixels(images: np.ndarray) -> np.ndarray:
@@ -59,6 +62,45 @@ def batches(
 def _slices(x: np.ndarray, y: np.ndarray, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     for start in range(0, len(x), size):
         yield x[start : start + size], y[start : start + size]
+
+
+class Ahead(Generic[T]):
+    """The items of an iterator, the next one made in a worker thread while the caller works.
+
+    `ask()` starts making the next item, `take()` returns it (None after the last). The caller
+    asks when it begins work that leaves a core idle: a training step asks for the next
+    augmented batch after backprop, so that it is made during the weights' update, which runs
+    on one core, rather than during the matrix products, which take both. Only the worker
+    advances `items`, one item at a time, so a generator drawing random numbers draws the same
+    ones in the same order as without a thread. An error in `items` is raised by `take()`;
+    `close()` (the end of a `with`) waits for the item being made and stops the worker.
+    With `threaded=False` there is no worker: `take()` makes the item itself.
+    """
+
+    def __init__(self, items: Iterator[T], *, threaded: bool) -> None:
+        self._items = items
+        self._worker = ThreadPoolExecutor(1, "nnfun-batches") if threaded else None
+        self._next: Future[T | None] | None = None
+
+    def ask(self) -> None:
+        if self._worker is not None and self._next is None:
+            self._next = self._worker.submit(next, self._items, None)
+
+    def take(self) -> T | None:
+        if self._next is None:
+            return next(self._items, None)
+        made, self._next = self._next, None
+        return made.result()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+
+    def __enter__(self) -> Ahead[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def num_batches(n: int, batch_size: int) -> int:

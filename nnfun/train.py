@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 
 from . import checks
-from .augment import Augmentation
 from .averaging import average_of
-from .batching import SCALE, batches, num_batches, shuffle
+from .batching import SCALE, Ahead, batches, num_batches, shuffle
 from .errors import ConfigError, DataError, DivergedError
 from .inference import check_fits
 from .metrics import evaluate
 from .network import dropout_masks, forward_backward, forward_backward_rows
 from .optim import Optimizer, OptState
 from .params import Params, layer_sizes
+from .regularisation import Regularisation
 from .schedule import Schedule
 
 # What each random stream is for: rng_for(seed, INIT) draws the initial weights, and so on.
@@ -66,25 +66,6 @@ class TrainState:
     opt_state: OptState
     history: tuple[EpochRecord, ...] = ()
     best_params: Params | None = field(default=None)
-
-
-@dataclass(frozen=True)
-class Regularisation:
-    """What one training step adds to plain backprop: augmentation, dropout and label smoothing.
-
-    `fit(..., regularisation=Regularisation(dropout=0.2, augmentation=Augmentation(shift=2)))`;
-    the default, `Regularisation()`, adds nothing.
-    """
-
-    augmentation: Augmentation | None = None
-    dropout: float = 0.0
-    input_dropout: float = 0.0
-    label_smoothing: float = 0.0
-
-    def __post_init__(self) -> None:
-        checks.regularisation(self.augmentation)
-        for name in ("dropout", "input_dropout", "label_smoothing"):
-            checks.rate(name, getattr(self, name))
 
 
 BatchCallback = Callable[[int, int, float], None]
@@ -147,24 +128,29 @@ def _epoch(
     sizes, total = layer_sizes(params), num_batches(len(x), batch_size)
     x, y = shuffle(x, y, rng)
     prepared = _prepared(x, y, batch_size, sizes, rng, regularisation)
+    threaded = regularisation.augments is not None  # ~1 ms a batch: worth a second core
     # An optimizer that takes RowSparse gradients gets only the rows of dW1 the batch reaches.
     backprop = forward_backward_rows if optimizer.takes_rows else forward_backward
-    loss_sum, correct = 0.0, 0
-    for i, (xb, yb, masks) in enumerate(prepared):
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported just below
-            loss, g, logits = backprop(params, xb, yb, masks, regularisation.label_smoothing)
-        lr = schedule(epoch + i / total)
-        if not np.isfinite(loss):
-            raise DivergedError(
-                f"the loss became {loss} at epoch {epoch + 1}, batch {i + 1} "
-                f"(learning rate {lr:g})",
-                lr=lr,
-            )
-        params, opt_state = optimizer.step(params, g, opt_state, lr=lr)  # type: ignore[arg-type]
-        loss_sum += loss * len(xb)
-        correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
-        if on_batch is not None:
-            on_batch(i + 1, total, loss)
+    loss_sum, correct, i = 0.0, 0, 0
+    with Ahead(prepared, threaded=threaded) as ahead:
+        while (batch := ahead.take()) is not None:
+            xb, yb, masks = batch
+            with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below
+                loss, g, logits = backprop(params, xb, yb, masks, regularisation.label_smoothing)
+            lr = schedule(epoch + i / total)
+            if not np.isfinite(loss):
+                raise DivergedError(
+                    f"the loss became {loss} at epoch {epoch + 1}, batch {i + 1} "
+                    f"(learning rate {lr:g})",
+                    lr=lr,
+                )
+            ahead.ask()  # the next batch is made while the update below runs on one core
+            params, opt_state = optimizer.step(params, g, opt_state, lr=lr)  # type: ignore[arg-type]
+            loss_sum += loss * len(xb)
+            correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+            i += 1
+            if on_batch is not None:
+                on_batch(i, total, loss)
     return params, opt_state, loss_sum / len(x), correct / len(x)
 
 
@@ -181,7 +167,7 @@ def _prepared(
     None of it depends on the weights. The random draws come in a fixed order, batch by batch:
     the augmentation's, then the masks'.
     """
-    augmentation = reg.augmentation if reg.augmentation and reg.augmentation.active else None
+    augmentation = reg.augments
     for xb, yb in batches(x, y, batch_size):
         xb = np.multiply(xb, SCALE, dtype=np.float32) if xb.dtype == np.uint8 else xb
         if augmentation is not None:
@@ -335,7 +321,7 @@ def fit(
     checks.optimizer(optimizer, params)
     schedule = checks.checked_schedule(schedule)
     reg = _checked_regularisation(regularisation)
-    if reg.augmentation is not None and reg.augmentation.active:
+    if reg.augments is not None:
         side = math.isqrt(x.shape[1])
         if side * side != x.shape[1]:
             raise ConfigError(

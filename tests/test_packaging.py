@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -111,3 +112,21 @@ def test_no_module_imports_an_extra_module_at_its_top(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from . import kernels\n")
     assert top_level_imports_of(bad, "kernels")  # the check can fail
+
+
+def test_the_console_script_sets_the_blas_idle_time_before_numpy_loads() -> None:
+    """OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when NumPy loads it: the launcher must set the
+    variable first, so importing it must not load NumPy (nor anything that does)."""
+    code = (
+        "import os, sys\n"
+        "os.environ.pop('OPENBLAS_THREAD_TIMEOUT', None)\n"
+        "from nnfun_cli import launch\n"
+        "assert 'numpy' not in sys.modules, 'the launcher loaded NumPy'\n"
+        "launch.quiet_blas_threads()\n"
+        "print(os.environ['OPENBLAS_THREAD_TIMEOUT'])\n"
+        "os.environ['OPENBLAS_THREAD_TIMEOUT'] = '25'\n"
+        "launch.quiet_blas_threads()\n"
+        "print(os.environ['OPENBLAS_THREAD_TIMEOUT'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["18", "25"]  # the launcher's value, and then a user's, kept

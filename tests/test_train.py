@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -9,8 +10,10 @@ import pytest
 from toy_training import CONFIG, blobs, fake_clock, run
 
 import nnfun as nf
+import nnfun.batching
 import nnfun.network
 import nnfun.sparse
+import nnfun.train
 from nnfun.serialize import checkpoint_from_npz, checkpoint_to_npz
 
 
@@ -231,3 +234,35 @@ def test_fit_refuses_values_it_cannot_use(toy, changes, message) -> None:  # typ
 def test_settings_that_do_not_apply_or_have_the_wrong_type(settings, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(nf.ConfigError, match=message):
         nf.Config.from_dict(settings)
+
+
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
+def test_batches_made_on_a_second_core_train_the_same_weights(  # type: ignore[no-untyped-def]
+    framed, kernels, monkeypatch
+) -> None:
+    """An augmented run makes its next batch in a worker thread (`Ahead`) during the update:
+    the same random draws in the same order, so the same weights and history as without it."""
+    if kernels == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("NNFUN_KERNELS", kernels)
+    config = replace(CONFIG, shift=1.0, rotate=10.0, elastic_alpha=2.0, dropout=0.1)
+    makers: set[str] = set()
+    augment = nf.Augmentation.__call__
+
+    def watched(self, x, rng):  # type: ignore[no-untyped-def]
+        makers.add(threading.current_thread().name)
+        return augment(self, x, rng)
+
+    monkeypatch.setattr(nf.Augmentation, "__call__", watched)
+    threaded = run(config, framed)
+    assert any(name.startswith("nnfun-batches") for name in makers), makers
+    makers.clear()
+    inline_ahead = nnfun.batching.Ahead
+    monkeypatch.setattr(
+        nnfun.train, "Ahead", lambda items, threaded: inline_ahead(items, threaded=False)
+    )
+    inline = run(config, framed)
+    assert makers == {threading.current_thread().name}
+    for k in threaded.params:
+        assert threaded.params[k].tobytes() == inline.params[k].tobytes(), k
+    assert threaded.history == inline.history

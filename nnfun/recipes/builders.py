@@ -19,8 +19,9 @@ from ..batching import split_validation
 from ..errors import ConfigError, ModelError
 from ..optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
 from ..params import Params, init_params, layer_sizes
+from ..regularisation import Regularisation
 from ..schedule import Schedule, constant, cosine, one_cycle, step_decay, warmup
-from ..train import INIT, SPLIT, Regularisation, TrainState, fit, rng_for
+from ..train import INIT, SPLIT, TrainState, fit, rng_for
 from .settings import Config
 
 
