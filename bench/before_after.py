@@ -5,8 +5,9 @@
 
 checks the `--before` commit out into a temporary git worktree, then runs the recipe's
 `train_epoch` (the real training path: shuffled uint8 batches, augmentation and dropout if the
-recipe has them, forward, backward, the optimizer step) in fresh processes, alternating before / after for `--rounds` rounds of `--epochs` epochs
-each, so that a burst of other work on the machine slows both sides, not one. It prints the median
+recipe has them, forward, backward, the optimizer step) in fresh processes, alternating before /
+after for `--rounds` rounds of `--epochs` timed epochs each (after `--warm-up` untimed ones, where
+a process loads numba's cache), so that a burst of other work slows both sides, not one. It prints the median
 epoch of each side, its milliseconds per step, and their ratio. Both sides import their own
 `nnfun`; the script speaks both APIs (before the library-first layout, `train_epoch` took a
 `Config`).
@@ -37,7 +38,7 @@ import numpy as np
 import nnfun
 from nnfun.train import EPOCH, SPLIT, rng_for, train_epoch
 
-epochs, data_dir, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+epochs, data_dir, name, warm = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 if hasattr(nnfun, "recipes") or hasattr(nnfun, "recipe"):  # the library-first layouts
     from nnfun.io.datasets import load_dataset
     from nnfun.train import Regularisation
@@ -71,19 +72,19 @@ else:  # the layout before it
     start = init_state(c, 784, 10)
     params, state, parts = start.params, start.opt_state, dict(c=c)
 times = []
-for epoch in range(epochs):
+for epoch in range(warm + epochs):  # the first `warm` epochs load and compile: not timed
     began = time.perf_counter()
     params, state, loss, acc = train_epoch(params, state, x, y, epoch=epoch, rng=rng_for(c.seed, EPOCH, epoch), **parts)
-    times.append(time.perf_counter() - began)
+    times += [time.perf_counter() - began] if epoch >= warm else []
 steps = -(-len(x) // c.batch_size)
 print(json.dumps({"seconds": times, "loss": loss, "steps": steps}))
 """
 
 
-def run_side(tree: Path, epochs: int, data_dir: str, recipe: str) -> dict[str, object]:
+def run_side(tree: Path, epochs: int, data_dir: str, recipe: str, warm: int) -> dict[str, object]:
     """One fresh process importing `tree`'s nnfun: per-epoch seconds and the last loss."""
     result = subprocess.run(
-        [sys.executable, "-c", WORKER, str(epochs), data_dir, recipe],
+        [sys.executable, "-c", WORKER, str(epochs), data_dir, recipe, str(warm)],
         capture_output=True,
         text=True,
         check=True,
@@ -99,6 +100,12 @@ def main() -> None:
     parser.add_argument("--data-dir", default="data", help="folder holding mnist/")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=1,
+        help="untimed epochs first in each process (loading numba's cache, first touches)",
+    )
     parser.add_argument("--recipe", default="seed", help="seed, or a shipped recipe (best)")
     parser.add_argument(
         "--same-settings",
@@ -122,7 +129,7 @@ def main() -> None:
             last: dict[str, dict[str, object]] = {}
             for _ in range(args.rounds):
                 for name, tree in (("before", before), ("after", ROOT)):
-                    last[name] = run_side(tree, args.epochs, data_dir, recipe[name])
+                    last[name] = run_side(tree, args.epochs, data_dir, recipe[name], args.warm_up)
                     sides[name] += list(last[name]["seconds"])  # type: ignore[call-overload]
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)])
@@ -135,6 +142,11 @@ def main() -> None:
             f"{len(times)} epochs)  last loss {last[name]['loss']}"
         )
     print(f"after / before = {medians['after'] / medians['before']:.3f} per epoch")
+    paired = [a / b for a, b in zip(sides["after"], sides["before"], strict=True)]
+    print(
+        f"after / before, epoch by epoch within a round: median {statistics.median(paired):.3f}"
+        f" ({min(paired):.3f}-{max(paired):.3f})"
+    )
 
 
 def _link_cli(tree: Path) -> None:
