@@ -21,8 +21,9 @@ BLAS_IDLE = ("OPENBLAS_THREAD_TIMEOUT", "18")
 0.1 s, OpenBLAS's default). Between two matrix products a training step runs the update on one
 core; with the default the other core spins through it, and the batch an augmented recipe makes
 on that core meanwhile (`nnfun.batching.Ahead`) has nowhere to run. Measured on a 2-core Zen 5,
-alternating runs: the best recipe's step 5.8 -> 4.9 ms; the seed recipe's 1.42 -> 1.46 ms (a
-product now and then wakes a sleeping thread). See bench/README.md."""
+alternating runs: the best recipe's step 5.8 -> 4.9 ms; the seed recipe's, which has no batch
+to make, 2-7 % slower (1.42 -> 1.46 ms; 1.32 -> 1.47 in another run): the first product of
+each step now wakes a sleeping thread. See bench/README.md."""
 
 
 def quiet_blas_threads() -> None:
